@@ -1,0 +1,78 @@
+/**
+ * The typed protocol between berthd and its native process helper (`native/berth-helper`).
+ * The wire format and the order of steps are documented in docs/helper-protocol.md; this
+ * file is the single TypeScript definition of both directions.
+ *
+ * berthd → helper (fd 3, a socketpair): the ProcessSpec encoded as NUL-terminated
+ *   `key=value` records ending with `end`, then later control lines (`go\n`).
+ * helper → berthd (same fd 3): newline-terminated HelperMessage lines.
+ */
+
+/** A mount made inside the container's mount namespace, before pivot_root. */
+export interface MountSpec {
+  /** Host path for binds; fs name (`tmpfs`, `proc`...) otherwise. */
+  readonly source: string;
+  /** Path inside the container (absolute). */
+  readonly destination: string;
+  /** `bind` for bind mounts, else the filesystem type. */
+  readonly type: string;
+  /** mount(8)-style options: `ro`, `rbind`, `nosuid`, `nodev`, `noexec`, `mode=1777`, `size=65536k`... */
+  readonly options: readonly string[];
+}
+
+export interface ResourceLimit {
+  /** `RLIMIT_NOFILE` etc., without the prefix: `nofile`, `nproc`, `core`... */
+  readonly type: string;
+  readonly soft: number;
+  readonly hard: number;
+}
+
+/** Where the container's network namespace comes from. */
+export type NetworkNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
+
+/** Everything the helper needs to start a container's first process. */
+export interface ProcessSpec {
+  /** The overlay rootfs, mounted by the helper inside the new mount namespace. */
+  readonly rootfs: {
+    /** Lower dirs, top-most first (overlay `lowerdir` order). */
+    readonly lower: readonly string[];
+    readonly upper: string;
+    readonly work: string;
+    /** An empty directory used as the mount point (under the exec root). */
+    readonly target: string;
+    readonly readonly: boolean;
+  };
+  readonly hostname: string;
+  /** argv[0] is looked up in the container's PATH (from env) if it has no slash. */
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly user: { readonly uid: number; readonly gid: number; readonly additionalGids: readonly number[] };
+  /** Capability numbers kept in every set (bounding, permitted, effective, inheritable, ambient for non-root). */
+  readonly capabilities: readonly number[];
+  readonly network: NetworkNamespace;
+  /** Extra mounts after /proc, /dev, /sys...: /etc/hosts, volumes, tmpfs. */
+  readonly mounts: readonly MountSpec[];
+  /** Paths hidden from the container (/dev/null over files, empty read-only tmpfs over dirs). */
+  readonly maskedPaths: readonly string[];
+  /** Paths bind-remounted read-only. */
+  readonly readonlyPaths: readonly string[];
+  readonly rlimits: readonly ResourceLimit[];
+  readonly noNewPrivileges: boolean;
+  /** Privileged: host devices, /sys read-write, no masked paths. */
+  readonly privileged: boolean;
+  /** Keep stdin open as a pipe (`-i`); otherwise the process gets /dev/null. */
+  readonly openStdin: boolean;
+  readonly oomScoreAdj: number;
+}
+
+/** Lines the helper sends to berthd, in order: pid → (berthd: go) → started | error → exit. */
+export type HelperMessage =
+  /** The container's init was cloned; its host PID. berthd now joins it to its cgroup and answers `go`. */
+  | { type: 'pid'; pid: number }
+  /** The container's process exec'd successfully. */
+  | { type: 'started' }
+  /** Setup failed at `stage`; `errno` when a syscall failed. The helper then exits. */
+  | { type: 'error'; stage: string; message: string; errno: number }
+  /** The container's init ended: exit code, or the signal that killed it. */
+  | { type: 'exit'; code: number; signal: number };

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+
+/**
+ * The data root, owned by berthd. Everything persistent lives here; everything under
+ * the exec root may vanish at reboot.
+ *
+ *   <data-root>/
+ *   ├── blobs/sha256/<hex>            content store: manifests, configs, layer tars (by digest)
+ *   ├── layers/<chain-id hex>/        one unpacked layer, shared by every image that has it
+ *   │   ├── diff/                     the layer's files, whiteouts in overlay form
+ *   │   └── layer.json                diff ID, parent chain ID, size
+ *   ├── images/
+ *   │   ├── <image id hex>.json       image metadata: config digest, layers, created
+ *   │   └── repositories.json         name:tag and name@digest → image ID
+ *   ├── containers/<id>/
+ *   │   ├── container.json            config, host config, state (the container's record)
+ *   │   ├── upper/  work/             the container's writable overlay layer
+ *   │   ├── hostname  hosts  resolv.conf
+ *   │   └── <id>-json.log[.N]         json-file logs, rotated by size
+ *   └── tmp/                          staging for loads and imports (emptied at start)
+ *
+ *   <exec-root>/
+ *   ├── berthd.pid
+ *   └── containers/<id>/              per-run scratch (the rootfs mount point)
+ */
+export class DataLayout {
+  constructor(
+    readonly dataRoot: string,
+    readonly execRoot: string,
+  ) {}
+
+  get blobsDir(): string {
+    return join(this.dataRoot, 'blobs', 'sha256');
+  }
+  blob(hex: string): string {
+    return join(this.blobsDir, hex);
+  }
+  get layersDir(): string {
+    return join(this.dataRoot, 'layers');
+  }
+  layer(chainHex: string): string {
+    return join(this.layersDir, chainHex);
+  }
+  get imagesDir(): string {
+    return join(this.dataRoot, 'images');
+  }
+  get containersDir(): string {
+    return join(this.dataRoot, 'containers');
+  }
+  container(id: string): string {
+    return join(this.containersDir, id);
+  }
+  get tmpDir(): string {
+    return join(this.dataRoot, 'tmp');
+  }
+  get pidFile(): string {
+    return join(this.execRoot, 'berthd.pid');
+  }
+  runContainer(id: string): string {
+    return join(this.execRoot, 'containers', id);
+  }
+}
