@@ -1,0 +1,70 @@
+import type { HijackedStream } from '../api/router.js';
+import { boolParam } from '../api/query.js';
+import { muxFrame, MUX_CONTENT_TYPE, RAW_CONTENT_TYPE } from '../api/stream.js';
+import type { ContainerRecord } from './model.js';
+import type { OutputHub, OutputStream } from './output.js';
+import { logFiles, rotationOptions } from './logs/json-file.js';
+import { readLogEntries } from './logs/read.js';
+
+export interface AttachSource {
+  /** The hub of the current run, or of the next start when the container is not running. */
+  hubFor(c: ContainerRecord): Promise<OutputHub>;
+  logPath(c: ContainerRecord): string;
+}
+
+/**
+ * `POST /containers/{id}/attach`: streams the container's output (multiplexed without a
+ * TTY) and feeds the client's input to its stdin. Attaching before start (as `docker run`
+ * does) waits for the start. Ends when the process's output ends or the client leaves.
+ */
+export async function attachContainer(source: AttachSource, c: ContainerRecord, s: HijackedStream): Promise<void> {
+  const wantStdin = boolParam(s.query, 'stdin');
+  const wantStdout = boolParam(s.query, 'stdout');
+  const wantStderr = boolParam(s.query, 'stderr');
+  const replayLogs = boolParam(s.query, 'logs');
+  const live = boolParam(s.query, 'stream');
+  const tty = c.Config.Tty === true;
+  s.begin(tty ? RAW_CONTENT_TYPE : MUX_CONTENT_TYPE);
+
+  const write = (stream: OutputStream, chunk: Buffer): void => {
+    if (stream === 'stdout' ? !wantStdout : !wantStderr) return;
+    s.output.write(tty ? chunk : muxFrame(stream === 'stdout' ? 1 : 2, chunk));
+  };
+
+  if (replayLogs) {
+    const files = logFiles(source.logPath(c), rotationOptions(c.HostConfig.LogConfig).maxFiles);
+    const entries = await readLogEntries(files, { stdout: wantStdout, stderr: wantStderr, since: undefined, until: undefined, tail: undefined });
+    for (const e of entries) write(e.stream, Buffer.from(e.log));
+  }
+  if (!live) {
+    s.finish();
+    return;
+  }
+
+  let clientGone = false;
+  void s.closed.then(() => {
+    clientGone = true;
+  });
+  const hub = await Promise.race([source.hubFor(c), s.closed.then(() => undefined)]);
+  if (!hub || clientGone) return;
+
+  const onData = (stream: OutputStream, chunk: Buffer): void => write(stream, chunk);
+  hub.on('data', onData);
+  if (wantStdin && hub.stdin) {
+    const stdin = hub.stdin;
+    s.input.on('data', (chunk: Buffer) => {
+      if (!stdin.destroyed) stdin.write(chunk);
+    });
+    s.input.once('end', () => {
+      // The client half-closed: with StdinOnce (docker run -i) the container's stdin closes too.
+      if (c.Config.StdinOnce && !stdin.destroyed) stdin.end();
+    });
+  }
+  await new Promise<void>((resolve) => {
+    if (hub.ended) resolve();
+    hub.once('end', () => resolve());
+    void s.closed.then(() => resolve());
+  });
+  hub.off('data', onData);
+  s.finish();
+}

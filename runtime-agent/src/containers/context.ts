@@ -1,0 +1,34 @@
+import type { CgroupDriver } from '../cgroups/cgroup.js';
+import type { ImageProvider } from '../images/types.js';
+import type { DataLayout } from '../store/layout.js';
+import type { OutputHub } from './output.js';
+import type { ContainerStore } from './store.js';
+import type { Waiters } from './waiters.js';
+import type { ContainerProcess } from '../native/helper.js';
+
+/** A running (or paused) container's live parts; absent when it is not running. */
+export interface Task {
+  readonly process: ContainerProcess;
+  readonly output: OutputHub;
+  /** Resolves once the process has exited, its output is drained and its state recorded. */
+  readonly done: Promise<void>;
+  /** Set by stop/kill/rm so the exit is not treated as a failure by restart policies. */
+  stopRequested: boolean;
+}
+
+/** What every container verb needs; built once by the service. */
+export interface ContainerContext {
+  readonly layout: DataLayout;
+  readonly store: ContainerStore;
+  readonly images: ImageProvider;
+  readonly cgroups: CgroupDriver;
+  readonly cgroupParent: string;
+  readonly waiters: Waiters;
+  readonly tasks: Map<string, Task>;
+  /** The most recent output hub per container (kept after exit so late attachers see `end`). */
+  readonly hubs: Map<string, OutputHub>;
+}
+
+export function cgroupPath(ctx: ContainerContext, id: string): string {
+  return `${ctx.cgroupParent}/${id}`;
+}

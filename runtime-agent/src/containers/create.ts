@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { invalid, notFound } from '../errors.js';
+import { log } from '../log.js';
+import type { Image } from '../images/types.js';
+import { validateCapabilities } from './capabilities.js';
+import type { ContainerContext } from './context.js';
+import { limitsFromHostConfig } from './limits.js';
+import { rotationOptions } from './logs/json-file.js';
+import { newState, type ContainerConfig, type ContainerRecord, type HostConfig } from './model.js';
+import { generateName, validateName } from './names.js';
+import { parseSignal } from './signals.js';
+import { writeEtcFiles } from './etc-files.js';
+
+/** The body of `POST /containers/create`. */
+export interface CreateRequest extends ContainerConfig {
+  HostConfig?: HostConfig;
+  NetworkingConfig?: unknown;
+}
+
+const NETWORK_MODES = new Set(['', 'default', 'bridge', 'none', 'host']);
+const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
+
+/**
+ * Docker's merge: without a user entrypoint the image's entrypoint and (when no Cmd is
+ * given) its Cmd apply; a user entrypoint drops the image's Cmd; `--entrypoint ""` resets.
+ */
+function command(req: CreateRequest, image: Image): { path: string; args: string[]; entrypoint: string[]; cmd: string[] } {
+  const userEntrypoint = req.Entrypoint ?? null;
+  const userCmd = req.Cmd ?? [];
+  let entrypoint: string[];
+  let cmd: string[];
+  if (userEntrypoint === null || userEntrypoint.length === 0) {
+    entrypoint = image.config.Entrypoint ?? [];
+    cmd = userCmd.length > 0 ? userCmd : image.config.Cmd ?? [];
+  } else {
+    entrypoint = userEntrypoint.length === 1 && userEntrypoint[0] === '' ? [] : userEntrypoint;
+    cmd = userCmd;
+  }
+  const argv = [...entrypoint, ...cmd];
+  if (argv.length === 0 || argv[0] === '') throw invalid('no command specified');
+  return { path: argv[0] as string, args: argv.slice(1), entrypoint, cmd };
+}
+
+function mergeEnv(imageEnv: readonly string[] | null | undefined, userEnv: readonly string[] | null | undefined): string[] {
+  const env = new Map<string, string>();
+  for (const e of [...(imageEnv ?? []), ...(userEnv ?? [])]) {
+    if (e === '' || e.startsWith('=')) throw invalid(`invalid environment variable: "${e}"`);
+    const eq = e.indexOf('=');
+    env.set(eq < 0 ? e : e.slice(0, eq), e);
+  }
+  return [...env.values()];
+}
+
+function validate(req: CreateRequest, hc: HostConfig): void {
+  if (typeof req.Image !== 'string' || req.Image === '') throw invalid('Config.Image is required: name the image to create the container from');
+  if (req.Tty) throw invalid('a TTY (-t) is not supported by berthd yet; run without -t');
+  if (req.WorkingDir && !req.WorkingDir.startsWith('/')) {
+    throw invalid(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
+  }
+  if (req.StopSignal) parseSignal(req.StopSignal);
+  if (req.StopTimeout !== undefined && req.StopTimeout !== null && (!Number.isInteger(req.StopTimeout) || req.StopTimeout < -1)) {
+    throw invalid('invalid stop timeout: use a whole number of seconds (or -1 to wait forever)');
+  }
+  const mode = hc.NetworkMode ?? '';
+  if (!NETWORK_MODES.has(mode)) {
+    if (mode.startsWith('container:')) throw invalid('network mode container:<id> is not supported by berthd yet');
+    throw notFound(`network ${mode} not found`);
+  }
+  const restart = hc.RestartPolicy?.Name ?? '';
+  if (!RESTART_POLICIES.has(restart)) throw invalid(`invalid restart policy '${restart}'`);
+  if (hc.AutoRemove && restart !== '' && restart !== 'no') {
+    throw invalid('can\'t create \'AutoRemove\' container with restart policy');
+  }
+  if ((hc.RestartPolicy?.MaximumRetryCount ?? 0) !== 0 && restart !== 'on-failure') {
+    throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
+  }
+  validateCapabilities(hc.CapAdd);
+  validateCapabilities(hc.CapDrop);
+  rotationOptions(hc.LogConfig);
+  limitsFromHostConfig(hc);
+  for (const b of hc.Binds ?? []) if (b) throw invalid('bind mounts and volumes (-v) are not supported by berthd yet');
+  if ((hc.Mounts ?? []).length > 0) throw invalid('--mount is not supported by berthd yet');
+  if (Object.keys(hc.Tmpfs ?? {}).length > 0) throw invalid('--tmpfs is not supported by berthd yet');
+  if ((hc.VolumesFrom ?? []).length > 0) throw invalid('--volumes-from is not supported by berthd yet');
+  for (const [port, bindings] of Object.entries(hc.PortBindings ?? {})) {
+    if (bindings && bindings.length > 0) throw invalid(`publishing ports (${port}) is not supported by berthd yet`);
+  }
+}
+
+/** `POST /containers/create`: validates everything first, so a refusal leaves nothing behind. */
+export async function createContainer(ctx: ContainerContext, name: string | null, req: CreateRequest): Promise<ContainerRecord> {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalid('the request body must be a JSON object');
+  const hc: HostConfig = req.HostConfig ?? {};
+  validate(req, hc);
+  const bareName = name ? validateName(name) : generateName((n) => ctx.store.nameTaken(n));
+  ctx.store.assertNameFree(bareName);
+  const image = await ctx.images.resolve(req.Image as string);
+  const { path, args, entrypoint, cmd } = command(req, image);
+
+  const id = randomBytes(32).toString('hex');
+  const { HostConfig: _hc, NetworkingConfig: _nc, ...userConfig } = req;
+  const config: ContainerConfig = {
+    ...userConfig,
+    Hostname: req.Hostname || id.slice(0, 12),
+    Domainname: req.Domainname ?? '',
+    User: req.User ?? image.config.User ?? '',
+    Env: mergeEnv(image.config.Env, req.Env),
+    Cmd: cmd.length > 0 ? cmd : null,
+    Entrypoint: entrypoint.length > 0 ? entrypoint : null,
+    WorkingDir: req.WorkingDir || image.config.WorkingDir || '',
+    Labels: { ...(image.config.Labels ?? {}), ...(req.Labels ?? {}) },
+    StopSignal: req.StopSignal || image.config.StopSignal || undefined,
+    ExposedPorts: { ...(image.config.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
+    Volumes: { ...(image.config.Volumes ?? {}), ...(req.Volumes ?? {}) },
+    Healthcheck: req.Healthcheck ?? image.config.Healthcheck ?? undefined,
+    OnBuild: null,
+    Image: req.Image,
+  };
+  const hostConfig: HostConfig = {
+    ...hc,
+    NetworkMode: hc.NetworkMode === '' || hc.NetworkMode === undefined || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode,
+    RestartPolicy: { Name: hc.RestartPolicy?.Name || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
+    LogConfig: { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} },
+  };
+  const record: ContainerRecord = {
+    Id: id,
+    Name: bareName,
+    Created: new Date().toISOString(),
+    ImageRef: req.Image as string,
+    Image: image.id,
+    Path: path,
+    Args: args,
+    Config: config,
+    HostConfig: hostConfig,
+    State: newState(),
+    RestartCount: 0,
+    StartGeneration: 0,
+  };
+
+  const dir = ctx.layout.container(id);
+  try {
+    await mkdir(join(dir, 'upper'), { recursive: true, mode: 0o755 });
+    await mkdir(join(dir, 'work'), { mode: 0o700 });
+    await writeFile(join(dir, `${id}-json.log`), '', { mode: 0o640 });
+    await writeEtcFiles(dir, record);
+    await ctx.store.add(record);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  log.info('container.create', { id: id.slice(0, 12), name: bareName, image: req.Image });
+  return record;
+}

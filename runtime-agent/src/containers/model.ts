@@ -1,0 +1,127 @@
+/**
+ * A container as berthd records it. `container.json` under the container's directory
+ * holds one ContainerRecord; the API's inspect and list views are derived from it.
+ *
+ * States (Docker's): created → running ⇄ paused → exited → (removed), plus
+ * restarting and dead. `removing` is transient while rm runs.
+ */
+import type { ImageRuntimeConfig } from '../images/types.js';
+
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+/** The `Config` part of a create request, as Docker names it. */
+export interface ContainerConfig extends ImageRuntimeConfig {
+  Hostname?: string;
+  Domainname?: string;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  OpenStdin?: boolean;
+  StdinOnce?: boolean;
+  Image?: string;
+  StopTimeout?: number | null;
+  ArgsEscaped?: boolean;
+  NetworkDisabled?: boolean;
+}
+
+export interface RestartPolicy {
+  Name?: '' | 'no' | 'always' | 'unless-stopped' | 'on-failure';
+  MaximumRetryCount?: number;
+}
+
+export interface LogConfig {
+  Type?: string;
+  Config?: Record<string, string>;
+}
+
+/** The `HostConfig` part of a create request: the fields berthd honours. */
+export interface HostConfig {
+  Binds?: string[] | null;
+  NetworkMode?: string;
+  PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+  RestartPolicy?: RestartPolicy;
+  AutoRemove?: boolean;
+  LogConfig?: LogConfig;
+  CapAdd?: string[] | null;
+  CapDrop?: string[] | null;
+  Dns?: string[] | null;
+  DnsOptions?: string[] | null;
+  DnsSearch?: string[] | null;
+  ExtraHosts?: string[] | null;
+  Privileged?: boolean;
+  ReadonlyRootfs?: boolean;
+  SecurityOpt?: string[] | null;
+  Init?: boolean | null;
+  Memory?: number;
+  MemorySwap?: number;
+  MemoryReservation?: number;
+  NanoCpus?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  PidsLimit?: number | null;
+  OomKillDisable?: boolean | null;
+  OomScoreAdj?: number;
+  ShmSize?: number;
+  Tmpfs?: Record<string, string> | null;
+  Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+  Mounts?: unknown[] | null;
+  VolumesFrom?: string[] | null;
+  GroupAdd?: string[] | null;
+}
+
+export interface ContainerState {
+  Status: ContainerStatus;
+  Running: boolean;
+  Paused: boolean;
+  Restarting: boolean;
+  OOMKilled: boolean;
+  Dead: boolean;
+  Pid: number;
+  ExitCode: number;
+  Error: string;
+  StartedAt: string;
+  FinishedAt: string;
+}
+
+export interface ContainerRecord {
+  Id: string;
+  /** Without the leading slash. */
+  Name: string;
+  Created: string;
+  /** The image reference as the user gave it. */
+  ImageRef: string;
+  /** The resolved image ID (`sha256:...`). */
+  Image: string;
+  Path: string;
+  Args: string[];
+  Config: ContainerConfig;
+  HostConfig: HostConfig;
+  State: ContainerState;
+  RestartCount: number;
+  /** Bumped on every start; lets late exit events from an older run be ignored. */
+  StartGeneration: number;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function newState(): ContainerState {
+  return {
+    Status: 'created',
+    Running: false,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: 0,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+  };
+}
+
+export const shortId = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);

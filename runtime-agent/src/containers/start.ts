@@ -1,0 +1,134 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BerthError, conflict, messageOf, notFound, notModified } from '../errors.js';
+import { log } from '../log.js';
+import { startContainerProcess } from '../native/helper.js';
+import { cgroupPath, type ContainerContext, type Task } from './context.js';
+import { limitsFromHostConfig } from './limits.js';
+import { JsonFileWriter, rotationOptions } from './logs/json-file.js';
+import type { ContainerRecord } from './model.js';
+import { OutputHub } from './output.js';
+import { processSpec } from './spec.js';
+import { resolveUser } from './user.js';
+
+export function logPath(ctx: ContainerContext, id: string): string {
+  return join(ctx.layout.container(id), `${id}-json.log`);
+}
+
+function streamEnded(stream: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.readableEnded || stream.destroyed) resolve();
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+}
+
+/** Docker's exit codes for a command that could not be started. */
+function startFailureCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied|is a directory|exec format error/i.test(message)) return 126;
+  return 128;
+}
+
+/**
+ * `POST /containers/{id}/start`: cgroup → helper (clone, join cgroup, mount, exec) →
+ * output wired to the log and attached clients → exit recorded by `onExit`.
+ */
+export async function startContainer(
+  ctx: ContainerContext,
+  c: ContainerRecord,
+  onExit: (c: ContainerRecord) => Promise<void>,
+): Promise<void> {
+  if (c.State.Status === 'removing') throw conflict(`container ${c.Name} is marked for removal and cannot be started`);
+  if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
+  if (c.State.Running || ctx.tasks.has(c.Id)) throw notModified('container already started');
+  const image = await ctx.images.byId(c.Image);
+  if (!image) throw notFound(`the image of container ${c.Name} (${c.Image}) no longer exists`);
+
+  const dir = ctx.layout.container(c.Id);
+  const mountPoint = join(ctx.layout.runContainer(c.Id), 'rootfs');
+  await mkdir(mountPoint, { recursive: true, mode: 0o700 });
+  const lowerTopFirst = [...image.layers].reverse().map((l) => l.dir);
+  const user = await resolveUser(c.Config.User, [join(dir, 'upper'), ...lowerTopFirst], c.HostConfig.GroupAdd ?? []);
+  const spec = processSpec({ container: c, image, user, dir, mountPoint });
+  const cgroup = await ctx.cgroups.create(cgroupPath(ctx, c.Id), limitsFromHostConfig(c.HostConfig));
+
+  let proc;
+  try {
+    proc = await startContainerProcess(spec, {
+      stdin: spec.openStdin ? 'pipe' : 'ignore',
+      onPid: (pid) => cgroup.addProcess(pid),
+    });
+  } catch (err) {
+    await cgroup.destroy().catch(() => undefined);
+    const message = `failed to create task for container: ${messageOf(err)}`;
+    c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: startFailureCode(message), Error: messageOf(err), FinishedAt: new Date().toISOString() };
+    await ctx.store.save(c);
+    log.warn('container.start-failed', { id: c.Id.slice(0, 12), error: messageOf(err) });
+    throw new BerthError(err instanceof BerthError ? err.code : 'system', message, { cause: err });
+  }
+
+  const hub = new OutputHub();
+  hub.stdin = proc.stdin;
+  ctx.hubs.set(c.Id, hub);
+  const writer = new JsonFileWriter(logPath(ctx, c.Id), rotationOptions(c.HostConfig.LogConfig), (entry) => hub.emit('entry', entry));
+  proc.stdout.on('data', (chunk: Buffer) => {
+    writer.write('stdout', chunk);
+    hub.emit('data', 'stdout', chunk);
+  });
+  proc.stderr.on('data', (chunk: Buffer) => {
+    writer.write('stderr', chunk);
+    hub.emit('data', 'stderr', chunk);
+  });
+  proc.stdin?.on('error', () => undefined); // the process may exit before reading its stdin
+
+  c.StartGeneration += 1;
+  c.State = {
+    ...c.State,
+    Status: 'running',
+    Running: true,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: proc.pid,
+    ExitCode: 0,
+    Error: '',
+    StartedAt: new Date().toISOString(),
+    FinishedAt: '0001-01-01T00:00:00Z',
+  };
+
+  const started = proc;
+  const task: Task = {
+    process: started,
+    output: hub,
+    stopRequested: false,
+    done: (async () => {
+      const exit = await started.exited;
+      await Promise.all([streamEnded(started.stdout), streamEnded(started.stderr)]);
+      writer.close();
+      const oomKilled = await cgroup.oomKilled().catch(() => false);
+      await cgroup.destroy().catch((err: unknown) => log.warn('cgroup.destroy-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
+      c.State = {
+        ...c.State,
+        Status: 'exited',
+        Running: false,
+        Paused: false,
+        Pid: 0,
+        ExitCode: exit.signal > 0 ? 128 + exit.signal : exit.code,
+        OOMKilled: oomKilled,
+        FinishedAt: new Date().toISOString(),
+      };
+      ctx.tasks.delete(c.Id);
+      await ctx.store.save(c);
+      log.info('container.exit', { id: c.Id.slice(0, 12), code: c.State.ExitCode, oom: oomKilled || undefined });
+      hub.finish();
+      await onExit(c);
+    })(),
+  };
+  ctx.tasks.set(c.Id, task);
+  await ctx.store.save(c);
+  log.info('container.start', { id: c.Id.slice(0, 12), name: c.Name, pid: proc.pid });
+}

@@ -1,0 +1,52 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { conflict, notModified } from '../errors.js';
+import { log } from '../log.js';
+import { cgroupPath, type ContainerContext } from './context.js';
+import type { ContainerRecord } from './model.js';
+import { parseSignal, SIGKILL, SIGTERM } from './signals.js';
+
+async function thawIfPaused(ctx: ContainerContext, c: ContainerRecord): Promise<void> {
+  if (!c.State.Paused) return;
+  await ctx.cgroups.open(cgroupPath(ctx, c.Id)).thaw();
+  c.State = { ...c.State, Paused: false, Status: 'running' };
+}
+
+/**
+ * `POST /containers/{id}/stop`: the stop signal, then SIGKILL after the timeout
+ * (`t`, else the container's StopTimeout, else 10 s; -1 waits forever).
+ */
+export async function stopContainer(ctx: ContainerContext, c: ContainerRecord, timeout: number | undefined, signal?: string): Promise<void> {
+  const task = ctx.tasks.get(c.Id);
+  if (!task) throw notModified('container already stopped');
+  task.stopRequested = true;
+  const sig = parseSignal(signal || c.Config.StopSignal || 'SIGTERM');
+  const seconds = timeout ?? c.Config.StopTimeout ?? 10;
+  log.info('container.stop', { id: c.Id.slice(0, 12), signal: sig, timeout: seconds });
+  task.process.kill(sig);
+  await thawIfPaused(ctx, c);
+  if (seconds < 0) {
+    await task.done;
+    return;
+  }
+  const settled = await Promise.race([task.done.then(() => true), sleep(seconds * 1000).then(() => false)]);
+  if (!settled) {
+    log.info('container.stop-timeout', { id: c.Id.slice(0, 12), action: 'SIGKILL' });
+    task.process.kill(SIGKILL);
+    await task.done;
+  }
+}
+
+/** `POST /containers/{id}/kill`: any signal; the container must be running. */
+export async function killContainer(ctx: ContainerContext, c: ContainerRecord, signal: string | null): Promise<void> {
+  const task = ctx.tasks.get(c.Id);
+  if (!task) throw conflict(`Cannot kill container: ${c.Name}: Container ${c.Id} is not running`);
+  const sig = signal ? parseSignal(signal) : SIGKILL;
+  log.info('container.kill', { id: c.Id.slice(0, 12), signal: sig });
+  if (sig === SIGKILL || sig === SIGTERM) task.stopRequested = true;
+  task.process.kill(sig);
+  if (sig === SIGKILL) {
+    // A frozen task cannot die: thaw so the kill lands, and wait so `docker kill` returns after it.
+    await thawIfPaused(ctx, c);
+    await task.done;
+  }
+}

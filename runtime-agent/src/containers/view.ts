@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import type { Image } from '../images/types.js';
+import type { ContainerContext } from './context.js';
+import type { ContainerRecord } from './model.js';
+import { logPath } from './start.js';
+
+/** Docker's `units.HumanDuration`. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}
+
+/** The STATUS column of `docker ps`. */
+export function statusText(c: ContainerRecord, now = Date.now()): string {
+  const s = c.State;
+  switch (s.Status) {
+    case 'running':
+    case 'paused':
+      return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : ''}`;
+    case 'restarting':
+      return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    case 'exited':
+      return `Exited (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
+    default:
+      return 'Created';
+  }
+}
+
+function graphDriver(ctx: ContainerContext, c: ContainerRecord, image: Image | undefined): Record<string, unknown> {
+  const dir = ctx.layout.container(c.Id);
+  return {
+    Name: 'overlay2',
+    Data: {
+      LowerDir: image ? [...image.layers].reverse().map((l) => l.dir).join(':') : '',
+      UpperDir: join(dir, 'upper'),
+      WorkDir: join(dir, 'work'),
+      MergedDir: join(ctx.layout.runContainer(c.Id), 'rootfs'),
+    },
+  };
+}
+
+function networkSettings(c: ContainerRecord): Record<string, unknown> {
+  const mode = c.HostConfig.NetworkMode ?? 'bridge';
+  return {
+    Bridge: '',
+    SandboxID: '',
+    HairpinMode: false,
+    Ports: {},
+    SandboxKey: c.State.Running && mode !== 'host' ? `/proc/${c.State.Pid}/ns/net` : '',
+    IPAddress: '',
+    IPPrefixLen: 0,
+    Gateway: '',
+    MacAddress: '',
+    Networks: {
+      [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Aliases: null },
+    },
+  };
+}
+
+/** `GET /containers/{id}/json`. */
+export function inspectView(ctx: ContainerContext, c: ContainerRecord, image: Image | undefined): Record<string, unknown> {
+  return {
+    Id: c.Id,
+    Created: c.Created,
+    Path: c.Path,
+    Args: c.Args,
+    State: { ...c.State },
+    Image: c.Image,
+    ResolvConfPath: join(ctx.layout.container(c.Id), 'resolv.conf'),
+    HostnamePath: join(ctx.layout.container(c.Id), 'hostname'),
+    HostsPath: join(ctx.layout.container(c.Id), 'hosts'),
+    LogPath: logPath(ctx, c.Id),
+    Name: `/${c.Name}`,
+    RestartCount: c.RestartCount,
+    Driver: 'overlay2',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      CapAdd: null,
+      CapDrop: null,
+      Privileged: false,
+      ReadonlyRootfs: false,
+      Memory: 0,
+      MemorySwap: 0,
+      NanoCpus: 0,
+      CpuShares: 0,
+      CpuPeriod: 0,
+      CpuQuota: 0,
+      CpusetCpus: '',
+      CpusetMems: '',
+      PidsLimit: null,
+      AutoRemove: false,
+      ...c.HostConfig,
+    },
+    GraphDriver: graphDriver(ctx, c, image),
+    Mounts: [],
+    Config: {
+      Hostname: c.Config.Hostname,
+      Domainname: c.Config.Domainname ?? '',
+      User: c.Config.User ?? '',
+      AttachStdin: c.Config.AttachStdin ?? false,
+      AttachStdout: c.Config.AttachStdout ?? false,
+      AttachStderr: c.Config.AttachStderr ?? false,
+      Tty: c.Config.Tty ?? false,
+      OpenStdin: c.Config.OpenStdin ?? false,
+      StdinOnce: c.Config.StdinOnce ?? false,
+      Env: c.Config.Env ?? [],
+      Cmd: c.Config.Cmd ?? null,
+      Image: c.ImageRef,
+      Volumes: c.Config.Volumes && Object.keys(c.Config.Volumes).length > 0 ? c.Config.Volumes : null,
+      WorkingDir: c.Config.WorkingDir ?? '',
+      Entrypoint: c.Config.Entrypoint ?? null,
+      OnBuild: null,
+      Labels: c.Config.Labels ?? {},
+      ...(c.Config.ExposedPorts && Object.keys(c.Config.ExposedPorts).length > 0 ? { ExposedPorts: c.Config.ExposedPorts } : {}),
+      ...(c.Config.StopSignal ? { StopSignal: c.Config.StopSignal } : {}),
+      ...(c.Config.StopTimeout !== undefined && c.Config.StopTimeout !== null ? { StopTimeout: c.Config.StopTimeout } : {}),
+      ...(c.Config.Healthcheck ? { Healthcheck: c.Config.Healthcheck } : {}),
+    },
+    NetworkSettings: networkSettings(c),
+  };
+}
+
+/** One row of `GET /containers/json`. */
+export function summaryView(c: ContainerRecord): Record<string, unknown> {
+  const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
+  return {
+    Id: c.Id,
+    Names: [`/${c.Name}`],
+    Image: c.ImageRef,
+    ImageID: c.Image,
+    Command: command,
+    Created: Math.floor(Date.parse(c.Created) / 1000),
+    Ports: [],
+    Labels: c.Config.Labels ?? {},
+    State: c.State.Status,
+    Status: statusText(c),
+    HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'bridge' },
+    NetworkSettings: networkSettings(c),
+    Mounts: [],
+  };
+}

@@ -1,0 +1,107 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { detectCgroupDriver } from './cgroups/detect.js';
+import { parseConfig, USAGE, type DaemonConfig } from './config.js';
+import { ContainerService } from './containers/service.js';
+import { errnoCode, messageOf } from './errors.js';
+import { createImageService } from './images/index.js';
+import type { ImageUsers } from './images/types.js';
+import { log } from './log.js';
+import { loadAddon } from './native/addon.js';
+import { Router } from './api/router.js';
+import { listenApi } from './api/server.js';
+import { registerContainerRoutes } from './api/routes/containers.js';
+import { registerImageRoutes } from './api/routes/images.js';
+import { registerSystemRoutes } from './api/routes/system.js';
+import { DataLayout } from './store/layout.js';
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) === 'EPERM';
+  }
+}
+
+/** One berthd per exec root: a live pid in the pid file means another one owns it. */
+async function claimPidFile(layout: DataLayout): Promise<void> {
+  const existing = await readFile(layout.pidFile, 'utf8').catch(() => '');
+  const pid = Number(existing.trim());
+  if (pid > 0 && pid !== process.pid && processAlive(pid)) {
+    throw new Error(`another berthd (pid ${pid}) is using ${layout.execRoot}; stop it first or pass --exec-root`);
+  }
+  await writeFile(layout.pidFile, `${process.pid}\n`, { mode: 0o644 });
+}
+
+/** Wires the daemon together; every module registers its own routes. */
+export async function runDaemon(config: DaemonConfig): Promise<void> {
+  const layout = new DataLayout(config.dataRoot, config.execRoot);
+  await mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  await mkdir(config.execRoot, { recursive: true, mode: 0o711 });
+  await claimPidFile(layout);
+
+  const cgroups = await detectCgroupDriver();
+  const addon = loadAddon();
+  let containers: ContainerService | undefined;
+  const users: ImageUsers = { containersUsing: (id) => containers?.containersUsing(id) ?? [] };
+  const images = createImageService({ layout, addon, users });
+  await images.init();
+  containers = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent });
+  await containers.init();
+  const service = containers;
+
+  const router = new Router();
+  registerSystemRoutes(router, {
+    dataRoot: config.dataRoot,
+    cgroupVersion: cgroups.version,
+    counts: () => {
+      const all = service.all();
+      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+      const paused = all.filter((c) => c.State.Paused).length;
+      return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.count() };
+    },
+  });
+  registerContainerRoutes(router, service, images);
+  registerImageRoutes(router, images);
+  const api = await listenApi(router, config.socket);
+  log.info('berthd.ready', { socket: config.socket, dataRoot: config.dataRoot, cgroup: `v${cgroups.version}`, pid: process.pid });
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('berthd.shutdown', { signal });
+      void (async () => {
+        // Containers first, so attached clients still receive their exit codes.
+        await service.shutdown();
+        await api.close();
+        await rm(config.socket, { force: true });
+        await rm(layout.pidFile, { force: true });
+        log.info('berthd.stopped', {});
+        resolve();
+      })();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(argv);
+  } catch (err) {
+    process.stderr.write(`berthd: ${messageOf(err)}\n`);
+    process.exit(2);
+  }
+  if (config === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('berthd: must run as root (it creates namespaces, cgroups and mounts)\n');
+    process.exit(1);
+  }
+  await runDaemon(config);
+}
