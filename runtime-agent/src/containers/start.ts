@@ -9,12 +9,9 @@ import { limitsFromHostConfig } from './limits.js';
 import { JsonFileWriter, rotationOptions } from './logs/json-file.js';
 import type { ContainerRecord } from './model.js';
 import { OutputHub } from './output.js';
+import { logPath } from './paths.js';
 import { processSpec } from './spec.js';
 import { resolveUser } from './user.js';
-
-export function logPath(ctx: ContainerContext, id: string): string {
-  return join(ctx.layout.container(id), `${id}-json.log`);
-}
 
 function streamEnded(stream: Readable): Promise<void> {
   return new Promise((resolve) => {
