@@ -6,6 +6,12 @@
  * Lifecycle: `driver.create(path, limits)` makes the group (empty) → `addProcess(pid)`
  * puts the container's init in it before it execs → `update`, `freeze`/`thaw`, `stats`
  * while it runs → `destroy()` once every process is gone (it kills stragglers first).
+ *
+ * Limits are a whole desired state: `create` and `update` both set every limit, and a field
+ * left undefined means "no limit" (or the kernel default), not "leave as it is". Callers that
+ * change one limit merge it into the container's current limits first. Validate with
+ * `validateLimits` (cgroups/limits.ts) before calling: the drivers trust their input and
+ * report what the kernel refuses as system errors.
  */
 export interface CgroupLimits {
   /** Bytes; 0 or undefined = unlimited. */
@@ -21,6 +27,13 @@ export interface CgroupLimits {
   readonly cpusetMems?: string;
   /** Max processes; 0, -1 or undefined = unlimited. */
   readonly pidsLimit?: number;
+  /**
+   * Device access (v1 `devices` controller). `default` (and undefined): deny all, then allow
+   * Docker's standard set (null, zero, full, random, urandom, tty, console, ptmx, pts, mknod of
+   * any device); `all`: `a *:* rwm`, for privileged containers. On v2 device access needs an
+   * eBPF program, which berthd does not attach: the field is ignored there.
+   */
+  readonly devices?: 'default' | 'all';
 }
 
 /** Raw counters read from the cgroup files, in Docker's units. */

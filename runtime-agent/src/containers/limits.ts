@@ -25,6 +25,7 @@ export function limitsFromHostConfig(hc: HostConfig): CgroupLimits {
     cpusetCpus: hc.CpusetCpus === '' ? undefined : hc.CpusetCpus,
     cpusetMems: hc.CpusetMems === '' ? undefined : hc.CpusetMems,
     pidsLimit: hc.PidsLimit === null || hc.PidsLimit === undefined || hc.PidsLimit <= 0 ? undefined : hc.PidsLimit,
+    devices: hc.Privileged ? 'all' : 'default',
   };
   if ((hc.Memory ?? 0) < 0) throw invalid('invalid memory limit: must not be negative');
   if ((hc.CpuShares ?? 0) < 0) throw invalid('invalid CPU shares: must not be negative');
