@@ -4,7 +4,7 @@
  * with `code` set to the errno name (`ENOENT`, `EPERM`...) on failure.
  */
 export interface NativeAddon {
-  /** mount(2). `flags` is a bitmask of MS_* values (see MountFlags). */
+  /** mount(2). `flags` is a bitmask of MS_* values (see MountFlags); an empty string is passed as NULL. */
   mount(source: string, target: string, fstype: string, flags: number, data: string): void;
   /** umount2(2) with MNT_* flags (MNT_DETACH = 2). */
   umount2(target: string, flags: number): void;

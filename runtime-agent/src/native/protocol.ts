@@ -48,7 +48,7 @@ export interface ProcessSpec {
   readonly env: readonly string[];
   readonly cwd: string;
   readonly user: { readonly uid: number; readonly gid: number; readonly additionalGids: readonly number[] };
-  /** Capability numbers kept in every set (bounding, permitted, effective, inheritable, ambient for non-root). */
+  /** Capability numbers kept (bounding, permitted, effective); inheritable and ambient are empty, as Docker's. */
   readonly capabilities: readonly number[];
   readonly network: NetworkNamespace;
   /** Extra mounts after /proc, /dev, /sys...: /etc/hosts, volumes, tmpfs. */

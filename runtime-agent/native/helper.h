@@ -1,0 +1,203 @@
+/*
+ * berth-helper: the few syscalls berthd (Node) cannot make to start a container's process.
+ * The protocol with berthd and the order of steps are documented in docs/helper-protocol.md;
+ * the TypeScript side is runtime-agent/src/native/{protocol,spec-encoding,helper}.ts.
+ *
+ * Files, one concept each:
+ *   main.c     mode dispatch (`run`; `exec` will join a running container's namespaces)
+ *   channel.c  fd 3: buffered reads of spec records and control lines, message writes
+ *   spec.c     the ProcessSpec wire format → struct spec
+ *   fail.c     error reports: a `error <stage> <errno> <message>` line or, in the child, a
+ *              record on the error pipe that the parent turns into that line
+ *   run.c      `run`, the parent side (berth-shim): clone, sync, relay, wait, report
+ *   init.c     `run`, the child side: the container's setup sequence up to exec
+ *   mounts.c   path resolution inside the rootfs, mount option parsing, mount helpers
+ *   rootfs.c   the container's filesystem: overlay, /proc /dev /sys ..., masks, pivot_root
+ *   devices.c  /dev nodes and symlinks
+ *   caps.c     capability sets
+ *   process.c  rlimits, oom score, identity, PATH lookup and exec
+ *   stdio.c    relaying stdio when berthd hands us sockets (they cannot be reopened
+ *              through /dev/stdout; pipes can)
+ */
+#ifndef BERTH_HELPER_H
+#define BERTH_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <poll.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#define CONTROL_FD 3
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define SPEC_VERSION "1"
+
+/* ---- spec.c ---------------------------------------------------------------------------- */
+
+struct strlist {
+	char **v;
+	size_t n, cap;
+};
+
+struct mount_entry {
+	char *source, *destination, *type, *options;
+};
+
+struct rlimit_entry {
+	int resource;
+	const char *name;
+	struct rlimit limit;
+};
+
+enum net_mode { NET_NEW, NET_HOST, NET_PATH };
+
+struct spec {
+	struct strlist lower; /* top-most first */
+	char *upper, *work, *target;
+	bool rootfs_readonly;
+	char *hostname;
+	struct strlist args, env;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t ngroups, groups_cap;
+	uint64_t caps; /* bit n = capability n */
+	enum net_mode net;
+	char *net_path;
+	struct mount_entry *mounts;
+	size_t nmounts, mounts_cap;
+	struct strlist masked, readonly_paths;
+	struct rlimit_entry *rlimits;
+	size_t nrlimits, rlimits_cap;
+	bool no_new_privileges, privileged, open_stdin;
+	int oom_score_adj;
+};
+
+/* Reads and parses the spec from fd 3; reports `error spec ...` and exits on failure. */
+void spec_read(struct spec *spec);
+
+/* ---- channel.c ------------------------------------------------------------------------- */
+
+/* Reads the spec: every record up to and including `end\0`. Returns a malloc'd copy of the
+ * records (NUL-separated) and its length, or NULL at EOF/error/oversize (errno set). */
+char *channel_read_spec(size_t *len);
+/* One read(2) from fd 3 into the buffer: >0 bytes read, 0 at EOF, -1 on error. */
+ssize_t channel_fill(void);
+/* The next complete control line already buffered (without '\n'), or NULL. The pointer is
+ * valid until the next channel call. */
+char *channel_next_line(void);
+/* Writes a message line to berthd; false if berthd is gone. */
+bool channel_send(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- fail.c ---------------------------------------------------------------------------- */
+
+#define FAIL_STAGE_MAX 32
+#define FAIL_MESSAGE_MAX 448
+
+/* What the child sends through the error pipe: one write, smaller than PIPE_BUF. */
+struct failure {
+	int err;
+	char stage[FAIL_STAGE_MAX];
+	char message[FAIL_MESSAGE_MAX];
+};
+
+/* From now on, fail() writes a struct failure to `fd` (the child's error pipe). */
+void fail_to_pipe(int fd);
+/* Reports a failure (errno `err`, 0 if none) at `stage` and exits. */
+_Noreturn void fail(const char *stage, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* strerror() the way Go prints it (`no such file or directory`): berthd and the docker CLI show
+ * these messages as runc would. */
+const char *errstr(int err);
+/* Sends a failure as the `error` line. */
+void fail_send(const struct failure *f);
+
+/* ---- run.c / init.c -------------------------------------------------------------------- */
+
+int run_main(void);
+
+struct init_fds {
+	int sync_read;	 /* parent → child: one byte after berthd's `go`; EOF = abort */
+	int error_write; /* child → parent, O_CLOEXEC: a struct failure, or EOF at exec */
+	int netns;	 /* -1, or the network namespace to join */
+	int stdio[3];	 /* pipes to put on 0/1/2, or -1 to keep the inherited fd */
+	int parent_only[8]; /* the parent's ends, closed first thing in the child (-1 = unused) */
+};
+
+_Noreturn void init_main(const struct spec *spec, const struct init_fds *fds);
+
+/* ---- mounts.c -------------------------------------------------------------------------- */
+
+enum create_kind { CREATE_NONE, CREATE_DIR, CREATE_FILE };
+
+struct mount_options {
+	unsigned long flags;	 /* MS_* applied at mount time */
+	unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... | MS_REC, applied afterwards */
+	bool bind, recursive;
+	char data[1024];	 /* the options the filesystem parses */
+};
+
+/* Parses mount(8)-style options (`ro,nosuid,mode=755`); false on an oversized data string. */
+bool mount_options_parse(const char *csv, struct mount_options *out);
+
+/* Opens `path` inside the directory `root_fd` as an O_PATH fd, resolving every component (and
+ * symlink) inside it (openat2 RESOLVE_IN_ROOT), creating what is missing when asked. Returns
+ * -1 with errno set. */
+int root_open(int root_fd, const char *path, enum create_kind create);
+
+/* "/proc/self/fd/N": mount(2) targets given as an fd, so no path is resolved twice. */
+struct fd_path {
+	char s[32];
+};
+struct fd_path fd_path(int fd);
+
+/* Bind-remounts the top mount at (root_fd, path) adding MS_* `flags` (MS_RDONLY...) to the
+ * per-mount flags it already has (a bind remount replaces them all). */
+int remount_bind(int root_fd, const char *path, unsigned long flags);
+
+/* ---- rootfs.c / devices.c -------------------------------------------------------------- */
+
+/* Everything from the overlay up to the read-only remount of the rootfs; returns an O_PATH fd
+ * of the mounted rootfs. */
+int rootfs_prepare(const struct spec *spec);
+/* pivot_root into it and detach the old root; leaves the process at "/". */
+void rootfs_pivot(int root_fd);
+/* /dev nodes and symlinks in the fresh /dev tmpfs (all host devices when privileged). */
+void devices_setup(int root_fd, bool privileged);
+
+/* ---- caps.c ---------------------------------------------------------------------------- */
+
+/* Before switching user: drop the bounding set to `caps`, keep capabilities over setuid. */
+void caps_prepare(uint64_t caps);
+/* After switching user: permitted, effective, inheritable = caps; ambient too for non-root. */
+void caps_apply(uint64_t caps, uid_t uid);
+
+/* net.c */
+void net_loopback_up(void);
+
+/* ---- process.c ------------------------------------------------------------------------- */
+
+void process_limits(const struct spec *spec);
+void process_identity(const struct spec *spec);
+_Noreturn void process_exec(const struct spec *spec);
+
+/* ---- stdio.c --------------------------------------------------------------------------- */
+
+struct relay;
+
+/* For each of fds 0/1/2 that is a socket, creates a pipe for the child (child_fds[i]; -1 when
+ * the fd passes straight) and returns the relay state the parent pumps. */
+struct relay *relay_create(int child_fds[3]);
+/* Parent side after clone: closes the child's pipe ends. */
+void relay_close_child_ends(int child_fds[3]);
+/* Adds the relay's fds to a poll set (at most RELAY_MAX_POLLFDS); returns how many. */
+#define RELAY_MAX_POLLFDS 3
+size_t relay_poll_fds(struct relay *r, struct pollfd *pollfds);
+/* Moves what is ready after poll(); call with the entries relay_poll_fds filled. */
+void relay_pump(struct relay *r, const struct pollfd *pollfds, size_t n);
+/* True when every output stream (container stdout/stderr) has reached EOF. */
+bool relay_outputs_done(const struct relay *r);
+
+#endif

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
+import { BerthError, errnoCode, messageOf, systemError } from '../errors.js';
+import { HelperChannel } from './channel.js';
+import { helperPath } from './paths.js';
+import type { ProcessSpec } from './protocol.js';
+import { encodeProcessSpec } from './spec-encoding.js';
+import { ContainerStartError } from './start-error.js';
+
+export { ContainerStartError } from './start-error.js';
+
+/** How the container's init ended: `code` is Docker's (128+signal when killed by one). */
+export interface ExitStatus {
+  readonly code: number;
+  /** The signal that killed it, 0 when it exited by itself. */
+  readonly signal: number;
+}
+
+/** A running container init, started by the helper (which stays as its shim, `berth-shim`). */
+export interface ContainerProcess {
+  /** The container init's PID on the host. */
+  readonly pid: number;
+  /** Its stdin when started with `stdin: 'pipe'`; ending it gives the process EOF. */
+  readonly stdin: Writable | null;
+  /** Its output; each ends on its own once the process and its children are gone. */
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Settles once the init has exited and the helper is reaped; never rejects. */
+  readonly exited: Promise<ExitStatus>;
+  /** Sends a signal to the init (ESRCH ignored; a no-op once it has exited). */
+  kill(signal: NodeJS.Signals | number): void;
+}
+
+export interface StartOptions {
+  readonly stdin: 'pipe' | 'ignore';
+  /** Called with the init's host PID while it waits: join it to its cgroup, wire its network. */
+  readonly onPid: (pid: number) => Promise<void>;
+}
+
+/** The exit status assumed when the helper dies without reporting one: its death SIGKILLs the init. */
+const KILLED: ExitStatus = { code: 137, signal: 9 };
+
+/**
+ * Starts a container's first process through `berth-helper run` (docs/helper-protocol.md):
+ * spec → `pid` → onPid → `go` → `started` | `error`. On failure (the helper's `error`, onPid
+ * throwing, the helper dying) rejects — a ContainerStartError for the helper's own reports —
+ * after the helper and the half-made container are gone: closing fd 3 makes the helper SIGKILL
+ * its child, and this waits until the helper itself is reaped.
+ */
+export async function startContainerProcess(spec: ProcessSpec, opts: StartOptions): Promise<ContainerProcess> {
+  const payload = encodeProcessSpec(spec);
+  const helper = spawn(helperPath, ['run'], { stdio: [opts.stdin, 'pipe', 'pipe', 'pipe'] });
+  let spawnError: Error | undefined;
+  const helperGone = new Promise<void>((resolve) => {
+    helper.once('exit', () => resolve());
+    helper.once('error', (err) => {
+      spawnError = err;
+      resolve();
+    });
+  });
+  const { stdout, stderr } = helper;
+  const control = helper.stdio[3] as Socket | null;
+  if (!stdout || !stderr || !control) throw systemError('berth-helper was spawned without its pipes');
+  control.on('error', () => undefined); // EPIPE and the like: the channel sees the end
+  helper.stdin?.on('error', () => undefined);
+  const channel = new HelperChannel(control);
+
+  let pid: number;
+  try {
+    control.write(payload);
+    const first = await channel.expect('pid', 'error');
+    if (first.type === 'error') throw new ContainerStartError(first.stage, first.errno, first.message);
+    pid = first.pid;
+    await opts.onPid(pid);
+    control.write('go\n');
+    const second = await channel.expect('started', 'error');
+    if (second.type === 'error') throw new ContainerStartError(second.stage, second.errno, second.message);
+  } catch (err) {
+    control.destroy(); // the helper SIGKILLs its child, reaps it, exits
+    helper.stdin?.destroy();
+    stdout.destroy();
+    stderr.destroy();
+    await helperGone;
+    if (spawnError) {
+      const hint = errnoCode(spawnError) === 'ENOENT' ? ': run npm install to build it' : '';
+      throw systemError(`cannot run ${helperPath}: ${spawnError.message}${hint}`, spawnError);
+    }
+    throw err instanceof BerthError ? err : systemError(`starting the container's process: ${messageOf(err)}`, err);
+  }
+
+  let finished = false;
+  const exited = (async (): Promise<ExitStatus> => {
+    let status = KILLED;
+    try {
+      const m = await channel.expect('exit');
+      status = { code: m.code, signal: m.signal };
+    } catch {
+      // The helper died without a word (SIGKILLed?): its death took the init with it.
+    }
+    finished = true;
+    await helperGone;
+    return status;
+  })();
+
+  return {
+    pid,
+    stdin: helper.stdin,
+    stdout,
+    stderr,
+    exited,
+    kill(signal: NodeJS.Signals | number): void {
+      if (finished) return; // the PID may belong to someone else by now
+      try {
+        process.kill(pid, signal);
+      } catch (err) {
+        if (errnoCode(err) !== 'ESRCH') throw err;
+      }
+    },
+  };
+}
