@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 // Layering (VS Code style): engine code never imports app code; the renderer sees only
 // shared types and the typed bridge. Violations are errors, not warnings.
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'runtime-agent/native/build/**', 'tests/fixtures/**', 'bench/results/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'runtime-agent/native/build/**', 'tests/fixtures/**', 'bench/results/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

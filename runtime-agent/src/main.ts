@@ -42,13 +42,12 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
 
   const cgroups = await detectCgroupDriver();
   const addon = loadAddon();
-  let containers: ContainerService | undefined;
-  const users: ImageUsers = { containersUsing: (id) => containers?.containersUsing(id) ?? [] };
+  // Images and containers refer to each other (rmi asks who uses an image): bind late.
+  const users: ImageUsers = { containersUsing: (id) => service.containersUsing(id) };
   const images = createImageService({ layout, addon, users });
   await images.init();
-  containers = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent });
-  await containers.init();
-  const service = containers;
+  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent });
+  await service.init();
 
   const router = new Router();
   registerSystemRoutes(router, {

@@ -7,8 +7,11 @@ import { logFiles, rotationOptions } from './logs/json-file.js';
 import { readLogEntries } from './logs/read.js';
 
 export interface AttachSource {
-  /** The hub of the current run, or of the next start when the container is not running. */
-  hubFor(c: ContainerRecord): Promise<OutputHub>;
+  /**
+   * Calls `subscribe` with the hub of the current run, or synchronously when the next start
+   * makes one (so no output is missed). Returns a function that cancels the wait.
+   */
+  whenHub(c: ContainerRecord, subscribe: (hub: OutputHub) => void): () => void;
   logPath(c: ContainerRecord): string;
 }
 
@@ -41,15 +44,18 @@ export async function attachContainer(source: AttachSource, c: ContainerRecord, 
     return;
   }
 
-  let clientGone = false;
-  void s.closed.then(() => {
-    clientGone = true;
-  });
-  const hub = await Promise.race([source.hubFor(c), s.closed.then(() => undefined)]);
-  if (!hub || clientGone) return;
-
   const onData = (stream: OutputStream, chunk: Buffer): void => write(stream, chunk);
-  hub.on('data', onData);
+  const hub = await new Promise<OutputHub | undefined>((resolve) => {
+    const cancel = source.whenHub(c, (h) => {
+      h.on('data', onData);
+      resolve(h);
+    });
+    void s.closed.then(() => {
+      cancel();
+      resolve(undefined);
+    });
+  });
+  if (!hub) return;
   if (wantStdin && hub.stdin) {
     const stdin = hub.stdin;
     s.input.on('data', (chunk: Buffer) => {

@@ -31,7 +31,8 @@ export interface ContainerServiceDeps {
  */
 export class ContainerService implements ImageUsers, AttachSource {
   readonly ctx: ContainerContext;
-  private readonly pendingHubs = new Map<string, ((hub: OutputHub) => void)[]>();
+  /** Attachers waiting for a container's next start; called synchronously with its hub. */
+  private readonly pendingHubs = new Map<string, Set<(hub: OutputHub) => void>>();
 
   constructor(deps: ContainerServiceDeps) {
     this.ctx = {
@@ -79,16 +80,17 @@ export class ContainerService implements ImageUsers, AttachSource {
   async start(ref: string): Promise<void> {
     const c = this.get(ref);
     try {
-      await startContainer(this.ctx, c, (exited) => this.onExit(exited));
+      await startContainer(this.ctx, c, (exited) => this.onExit(exited), (hub) => {
+        const waiting = this.pendingHubs.get(c.Id);
+        this.pendingHubs.delete(c.Id);
+        for (const subscribe of waiting ?? []) subscribe(hub);
+      });
     } catch (err) {
       if (c.HostConfig.AutoRemove && !c.State.Running && c.State.Status !== 'removing' && this.ctx.store.find(c.Id)) {
         await removeContainer(this.ctx, c, true).catch(() => undefined);
       }
       throw err;
     }
-    const hub = this.ctx.hubs.get(c.Id);
-    if (hub) for (const resolve of this.pendingHubs.get(c.Id) ?? []) resolve(hub);
-    this.pendingHubs.delete(c.Id);
   }
 
   private async onExit(c: ContainerRecord): Promise<void> {
@@ -122,10 +124,10 @@ export class ContainerService implements ImageUsers, AttachSource {
   async remove(ref: string, force: boolean): Promise<void> {
     const c = this.get(ref);
     await removeContainer(this.ctx, c, force);
-    for (const resolve of this.pendingHubs.get(c.Id) ?? []) {
+    for (const subscribe of this.pendingHubs.get(c.Id) ?? []) {
       const gone = new OutputHub();
       gone.finish();
-      resolve(gone);
+      subscribe(gone);
     }
     this.pendingHubs.delete(c.Id);
   }
@@ -167,15 +169,17 @@ export class ContainerService implements ImageUsers, AttachSource {
     return removed;
   }
 
-  hubFor(c: ContainerRecord): Promise<OutputHub> {
+  whenHub(c: ContainerRecord, subscribe: (hub: OutputHub) => void): () => void {
     const current = this.ctx.tasks.get(c.Id);
-    if (current) return Promise.resolve(current.output);
+    if (current) {
+      subscribe(current.output);
+      return () => undefined;
+    }
     if (c.State.Status === 'removing') throw conflict(`container ${c.Id} is being removed`);
-    return new Promise((resolve) => {
-      const list = this.pendingHubs.get(c.Id) ?? [];
-      list.push(resolve);
-      this.pendingHubs.set(c.Id, list);
-    });
+    let waiting = this.pendingHubs.get(c.Id);
+    if (!waiting) this.pendingHubs.set(c.Id, (waiting = new Set()));
+    waiting.add(subscribe);
+    return () => this.pendingHubs.get(c.Id)?.delete(subscribe);
   }
 
   currentHub(c: ContainerRecord): OutputHub | undefined {
@@ -196,5 +200,7 @@ export class ContainerService implements ImageUsers, AttachSource {
       }),
     );
     await Promise.all([...this.ctx.tasks.values()].map((t) => t.done));
+    // Every container group is gone; the parent berthd made for them goes too.
+    await this.ctx.cgroups.open(this.ctx.cgroupParent).destroy().catch((err: unknown) => log.warn('cgroup.parent-remove-failed', { error: messageOf(err) }));
   }
 }

@@ -37,6 +37,7 @@ export async function startContainer(
   ctx: ContainerContext,
   c: ContainerRecord,
   onExit: (c: ContainerRecord) => Promise<void>,
+  onHub: (hub: OutputHub) => void,
 ): Promise<void> {
   if (c.State.Status === 'removing') throw conflict(`container ${c.Name} is marked for removal and cannot be started`);
   if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
@@ -70,6 +71,8 @@ export async function startContainer(
   const hub = new OutputHub();
   hub.stdin = proc.stdin;
   ctx.hubs.set(c.Id, hub);
+  // Attachers waiting for this start subscribe now, before any output can flow.
+  onHub(hub);
   const writer = new JsonFileWriter(logPath(ctx, c.Id), rotationOptions(c.HostConfig.LogConfig), (entry) => hub.emit('entry', entry));
   proc.stdout.on('data', (chunk: Buffer) => {
     writer.write('stdout', chunk);

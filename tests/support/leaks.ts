@@ -1,0 +1,253 @@
+import { lstat, readFile, readdir, readlink, rmdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { runCommand } from './command.js';
+
+/**
+ * Leak checks: after a daemon stops, nothing it made may remain. "Made by it" is recognised by
+ * where things live (its temp roots), what they are named (its unique cgroup parent) or, for
+ * host-wide things with no such mark (links, named netns, shims), by being new since a
+ * snapshot taken before it started.
+ *
+ *   const before = await snapshotResources();
+ *   const daemon = await startDaemon();
+ *   ...
+ *   await daemon.stop();
+ *   await assertNoLeaks(before, daemon);
+ *
+ * Checked: mounts under the roots (/proc/self/mountinfo), a cgroup directory named after the
+ * cgroup parent in any v1 hierarchy or in v2, processes whose command line or cwd is under the
+ * roots or that sit in the cgroup parent, `berth-shim` processes, network links (`ip -o link`)
+ * and named network namespaces (`ip netns list`).
+ */
+
+/** Host-wide resources as they were before a daemon started. */
+export interface ResourceSnapshot {
+  readonly links: ReadonlySet<string>;
+  readonly netns: ReadonlySet<string>;
+  readonly shims: ReadonlySet<number>;
+}
+
+/** What identifies one daemon's resources; a `Daemon` satisfies it. */
+export interface LeakScope {
+  readonly dataRoot: string;
+  readonly execRoot: string;
+  readonly cgroupParent: string;
+  /** The temp dir holding the roots and the socket, when there is one. */
+  readonly root?: string;
+  readonly socket?: string;
+}
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+const SHIM_NAME = 'berth-shim';
+
+export async function snapshotResources(): Promise<ResourceSnapshot> {
+  const [links, netns, processes] = await Promise.all([listLinks(), listNetns(), listProcesses()]);
+  return { links, netns, shims: new Set(processes.filter(isShim).map((p) => p.pid)) };
+}
+
+/** Every leak found now, one line each (empty when clean). */
+export async function findLeaks(before: ResourceSnapshot, scope: LeakScope): Promise<string[]> {
+  const roots = scopeRoots(scope);
+  const leaks: string[] = [];
+  for (const mount of await mountsUnder(roots)) leaks.push(`mount ${mount}`);
+  for (const dir of await cgroupDirs(scope.cgroupParent)) leaks.push(`cgroup ${dir}`);
+  for (const p of await processesOf(before, scope)) leaks.push(`process ${p.pid} (${p.cmdline || p.comm}): ${p.why}`);
+  const [links, netns] = await Promise.all([listLinks(), listNetns()]);
+  for (const link of links) if (!before.links.has(link)) leaks.push(`network link ${link}`);
+  for (const ns of netns) if (!before.netns.has(ns)) leaks.push(`network namespace ${ns}`);
+  return leaks;
+}
+
+/**
+ * Like findLeaks, but teardown can trail a daemon's exit by a moment (a process being reaped),
+ * so it looks again for up to `settleMs` (default 3 s) before answering.
+ */
+export async function findLeaksSettled(before: ResourceSnapshot, scope: LeakScope, settleMs = 3_000): Promise<string[]> {
+  const deadline = Date.now() + settleMs;
+  let leaks = await findLeaks(before, scope);
+  while (leaks.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    leaks = await findLeaks(before, scope);
+  }
+  return leaks;
+}
+
+/** Throws, listing every leak, unless the machine is clean (see findLeaksSettled). */
+export async function assertNoLeaks(before: ResourceSnapshot, scope: LeakScope, settleMs = 3_000): Promise<void> {
+  const leaks = await findLeaksSettled(before, scope, settleMs);
+  if (leaks.length > 0) {
+    throw new Error(`berthd left ${leaks.length} resource(s) behind:\n  ${leaks.join('\n  ')}`);
+  }
+}
+
+/**
+ * Best-effort removal of what a daemon left behind inside its own scope, so one failing test
+ * file does not poison the next: kills its processes, lazily unmounts its mounts, removes its
+ * cgroups. Host-wide links and netns are only reported, never touched.
+ */
+export async function reclaimLeaks(before: ResourceSnapshot, scope: LeakScope): Promise<void> {
+  for (const p of await processesOf(before, scope)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  await unmountUnder(scopeRoots(scope));
+  const dirs = await cgroupDirs(scope.cgroupParent);
+  for (const dir of dirs.sort((a, b) => b.length - a.length)) {
+    await removeCgroupTree(dir);
+  }
+}
+
+/** Lazily unmounts every mount under `roots`, deepest first. */
+export async function unmountUnder(roots: readonly string[]): Promise<void> {
+  const mounts = await mountsUnder(roots);
+  for (const mount of mounts.sort((a, b) => b.length - a.length)) {
+    await runCommand('umount', ['-l', mount], { timeoutMs: 10_000 });
+  }
+}
+
+/** Mount points (from /proc/self/mountinfo) at or under any of `roots`. */
+export async function mountsUnder(roots: readonly string[]): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const found: string[] = [];
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field === undefined) continue;
+    const mountPoint = field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    if (roots.some((root) => isUnder(mountPoint, root))) found.push(mountPoint);
+  }
+  return found;
+}
+
+function scopeRoots(scope: LeakScope): string[] {
+  const roots = [scope.dataRoot, scope.execRoot];
+  if (scope.root !== undefined) roots.push(scope.root);
+  return roots;
+}
+
+function isUnder(path: string, root: string): boolean {
+  return path === root || path.startsWith(root.endsWith('/') ? root : `${root}/`);
+}
+
+// ---- cgroups ------------------------------------------------------------------------------
+
+/** Hierarchy roots: /sys/fs/cgroup itself on a pure v2 host, else each mounted hierarchy. */
+async function cgroupHierarchies(): Promise<string[]> {
+  if (await exists(join(CGROUP_ROOT, 'cgroup.controllers'))) return [CGROUP_ROOT];
+  const entries = await readdir(CGROUP_ROOT, { withFileTypes: true }).catch(() => []);
+  // Skip the symlinks (cpu -> cpu,cpuacct): they name a hierarchy already listed.
+  return entries.filter((e) => e.isDirectory()).map((e) => join(CGROUP_ROOT, e.name));
+}
+
+/** Every cgroup directory whose path ends with `cgroupParent`, at any depth (up to 8). */
+async function cgroupDirs(cgroupParent: string): Promise<string[]> {
+  const found: string[] = [];
+  const suffix = `/${cgroupParent}`;
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (dir.endsWith(suffix)) {
+      found.push(dir);
+      return;
+    }
+    if (depth === 0) return;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    await Promise.all(entries.filter((e) => e.isDirectory()).map((e) => walk(join(dir, e.name), depth - 1)));
+  };
+  for (const hierarchy of await cgroupHierarchies()) await walk(hierarchy, 8);
+  return found;
+}
+
+async function removeCgroupTree(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) if (e.isDirectory()) await removeCgroupTree(join(dir, e.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
+// ---- processes ----------------------------------------------------------------------------
+
+interface ProcessInfo {
+  readonly pid: number;
+  readonly comm: string;
+  readonly cmdline: string;
+  readonly cwd: string;
+  readonly cgroups: readonly string[];
+}
+
+async function listProcesses(): Promise<ProcessInfo[]> {
+  const names = await readdir('/proc');
+  const infos = await Promise.all(
+    names.filter((n) => /^\d+$/.test(n)).map(async (name): Promise<ProcessInfo | undefined> => {
+      const pid = Number(name);
+      const dir = `/proc/${name}`;
+      try {
+        const [comm, cmdline, cgroup] = await Promise.all([
+          readFile(`${dir}/comm`, 'utf8'),
+          readFile(`${dir}/cmdline`, 'utf8'),
+          readFile(`${dir}/cgroup`, 'utf8'),
+        ]);
+        const cwd = await readlink(`${dir}/cwd`).catch(() => '');
+        return {
+          pid,
+          comm: comm.trim(),
+          cmdline: cmdline.split('\0').filter(Boolean).join(' '),
+          cwd,
+          cgroups: cgroup.split('\n').map((l) => l.split(':').slice(2).join(':')).filter(Boolean),
+        };
+      } catch {
+        return undefined; // exited while we looked
+      }
+    }),
+  );
+  return infos.filter((p): p is ProcessInfo => p !== undefined && p.pid !== process.pid);
+}
+
+function isShim(p: ProcessInfo): boolean {
+  const argv0 = basename(p.cmdline.split(' ')[0] ?? '');
+  return p.comm.startsWith(SHIM_NAME) || argv0.startsWith(SHIM_NAME);
+}
+
+async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<(ProcessInfo & { why: string })[]> {
+  const roots = scopeRoots(scope);
+  const cgroupMark = `/${scope.cgroupParent}`;
+  const result: (ProcessInfo & { why: string })[] = [];
+  for (const p of await listProcesses()) {
+    const why: string[] = [];
+    const root = roots.find((r) => p.cmdline.includes(r));
+    if (root !== undefined) why.push(`command line names ${root}`);
+    if (p.cwd !== '' && roots.some((r) => isUnder(p.cwd, r))) why.push(`cwd ${p.cwd}`);
+    const cg = p.cgroups.find((path) => path.endsWith(cgroupMark) || path.includes(`${cgroupMark}/`));
+    if (cg !== undefined) why.push(`in cgroup ${cg}`);
+    if (isShim(p) && !before.shims.has(p.pid)) why.push(`a ${SHIM_NAME} started since the snapshot`);
+    if (why.length > 0) result.push({ ...p, why: why.join(', ') });
+  }
+  return result;
+}
+
+// ---- network ------------------------------------------------------------------------------
+
+async function listLinks(): Promise<Set<string>> {
+  const r = await runCommand('ip', ['-o', 'link', 'show'], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`ip -o link show failed: ${r.stderr}`);
+  const names = new Set<string>();
+  for (const line of r.stdout.split('\n')) {
+    // "12: veth1a2b@if11: <BROADCAST,...> ..." → "veth1a2b"
+    const m = /^\d+:\s+([^:@\s]+)/.exec(line);
+    if (m?.[1] !== undefined) names.add(m[1]);
+  }
+  return names;
+}
+
+async function listNetns(): Promise<Set<string>> {
+  const r = await runCommand('ip', ['netns', 'list'], { timeoutMs: 10_000 });
+  if (r.code !== 0) throw new Error(`ip netns list failed: ${r.stderr}`);
+  return new Set(r.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
