@@ -50,7 +50,7 @@ describe('resource limits', () => {
   });
 
   it('--pids-limit contains a fork bomb', async () => {
-    const r = await docker('run', '-d', '--name', 'bomb', '--network', 'none', '--pids-limit', '20', TEST_IMAGE, 'sh', '-c', 'for i in $(seq 1 100); do sleep 30 & done; wait');
+    const r = await docker('run', '-d', '--name', 'bomb', '--network', 'none', '--pids-limit', '20', TEST_IMAGE, 'sh', '-c', '(for i in $(seq 1 100); do sleep 30 & done); sleep 300');
     const id = r.stdout.trim();
     await sleep(1500);
     const pids = Number(readFileSync(`/sys/fs/cgroup/pids/${daemon().cgroupParent}/${id}/pids.current`, 'utf8'));

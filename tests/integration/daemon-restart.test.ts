@@ -12,11 +12,13 @@ describe('berthd restart', () => {
     await docker('run', '--name', 'kept', '--network', 'none', TEST_IMAGE, 'sh', '-c', 'echo persisted > /data.txt; echo said-before');
     await docker('run', '-d', '--name', 'running', '--network', 'none', TEST_IMAGE, 'sleep', '300');
     await docker('tag', TEST_IMAGE, 'berth.test/renamed:v1');
-    const imagesBefore = (await docker('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}')).stdout;
+    const imageList = async () => (await docker('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}')).stdout.split('\n').sort();
+    const imagesBefore = await imageList();
+    expect(imagesBefore.join()).toMatch(/berth.test\/renamed:v1/);
 
     await daemon().restart();
 
-    expect((await docker('images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}')).stdout).toBe(imagesBefore);
+    expect(await imageList()).toEqual(imagesBefore);
     const ps = (await docker('ps', '-a', '--format', '{{.Names}} {{.Status}}')).stdout;
     expect(ps).toMatch(/^kept Exited \(0\)/m);
     // The running one was stopped by SIGTERM's cleanup: sleep ignores TERM as PID 1, so it was killed.

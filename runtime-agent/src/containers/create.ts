@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { invalid, notFound } from '../errors.js';
+import { invalid } from '../errors.js';
 import { log } from '../log.js';
 import type { Image } from '../images/types.js';
 import { validateCapabilities } from './capabilities.js';
@@ -66,7 +66,8 @@ function validate(req: CreateRequest, hc: HostConfig): void {
   const mode = hc.NetworkMode ?? '';
   if (!NETWORK_MODES.has(mode)) {
     if (mode.startsWith('container:')) throw invalid('network mode container:<id> is not supported by berthd yet');
-    throw notFound(`network ${mode} not found`);
+    // 400, not Docker's 404: the CLI answers any 404 from create by pulling the image.
+    throw invalid(`network ${mode} not found`);
   }
   const restart = hc.RestartPolicy?.Name ?? '';
   if (!RESTART_POLICIES.has(restart)) throw invalid(`invalid restart policy '${restart}'`);
