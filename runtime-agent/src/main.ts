@@ -43,7 +43,10 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   const cgroups = await detectCgroupDriver();
   const addon = loadAddon();
   // Images and containers refer to each other (rmi asks who uses an image): bind late.
-  const users: ImageUsers = { containersUsing: (id) => service.containersUsing(id) };
+  const users: ImageUsers & { isRunning(id: string): boolean } = {
+    containersUsing: (id) => service.containersUsing(id),
+    isRunning: (id) => service.find(id)?.State.Running === true,
+  };
   const images = createImageService({ layout, addon, users });
   await images.init();
   const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent });
