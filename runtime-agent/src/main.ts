@@ -13,6 +13,7 @@ import { registerContainerRoutes } from './api/routes/containers.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
 import { DataLayout } from './store/layout.js';
+import { EventBus } from './events/bus.js';
 
 function processAlive(pid: number): boolean {
   try {
@@ -41,6 +42,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   await claimPidFile(layout);
 
   const cgroups = await detectCgroupDriver();
+  const events = new EventBus();
   const addon = loadAddon();
   // Images and containers refer to each other (rmi asks who uses an image): bind late.
   const users: ImageUsers & { isRunning(id: string): boolean } = {
@@ -49,7 +51,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   };
   const images = createImageService({ layout, addon, users });
   await images.init();
-  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent });
+  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events });
   await service.init();
 
   const router = new Router();

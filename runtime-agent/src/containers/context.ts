@@ -4,7 +4,9 @@ import type { DataLayout } from '../store/layout.js';
 import type { OutputHub } from './output.js';
 import type { ContainerStore } from './store.js';
 import type { Waiters } from './waiters.js';
+import type { ContainerRecord } from './model.js';
 import type { ContainerProcess } from '../native/helper.js';
+import type { EventBus } from '../events/bus.js';
 
 /** A running (or paused) container's live parts; absent when it is not running. */
 export interface Task {
@@ -27,6 +29,16 @@ export interface ContainerContext {
   readonly tasks: Map<string, Task>;
   /** The most recent output hub per container (kept after exit so late attachers see `end`). */
   readonly hubs: Map<string, OutputHub>;
+  readonly events: EventBus;
+}
+
+/** The attributes Docker puts on every container event: name, image and the labels. */
+export function containerAttributes(c: ContainerRecord, extra: Record<string, string> = {}): Record<string, string> {
+  return { ...(c.Config.Labels ?? {}), image: c.ImageRef, name: c.Name, ...extra };
+}
+
+export function emitContainerEvent(ctx: ContainerContext, c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+  ctx.events.emit('container', action, c.Id, containerAttributes(c, extra));
 }
 
 export function cgroupPath(ctx: ContainerContext, id: string): string {

@@ -5,7 +5,7 @@ import { invalid } from '../errors.js';
 import { log } from '../log.js';
 import type { Image } from '../images/types.js';
 import { validateCapabilities } from './capabilities.js';
-import type { ContainerContext } from './context.js';
+import { emitContainerEvent, type ContainerContext } from './context.js';
 import { limitsFromHostConfig } from './limits.js';
 import { rotationOptions } from './logs/json-file.js';
 import { newState, type ContainerConfig, type ContainerRecord, type HostConfig } from './model.js';
@@ -151,6 +151,7 @@ export async function createContainer(ctx: ContainerContext, name: string | null
     await rm(dir, { recursive: true, force: true });
     throw err;
   }
+  emitContainerEvent(ctx, record, 'create');
   log.info('container.create', { id: id.slice(0, 12), name: bareName, image: req.Image });
   return record;
 }

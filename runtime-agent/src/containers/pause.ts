@@ -1,6 +1,6 @@
 import { conflict } from '../errors.js';
 import { log } from '../log.js';
-import { cgroupPath, type ContainerContext } from './context.js';
+import { cgroupPath, emitContainerEvent, type ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
 
 /** `POST /containers/{id}/pause`: freezes every process of the container (cgroup freezer). */
@@ -11,6 +11,7 @@ export async function pauseContainer(ctx: ContainerContext, c: ContainerRecord):
   c.State = { ...c.State, Paused: true, Status: 'paused' };
   await ctx.store.save(c);
   log.info('container.pause', { id: c.Id.slice(0, 12) });
+  emitContainerEvent(ctx, c, 'pause');
 }
 
 export async function unpauseContainer(ctx: ContainerContext, c: ContainerRecord): Promise<void> {
@@ -19,4 +20,5 @@ export async function unpauseContainer(ctx: ContainerContext, c: ContainerRecord
   c.State = { ...c.State, Paused: false, Status: 'running' };
   await ctx.store.save(c);
   log.info('container.unpause', { id: c.Id.slice(0, 12) });
+  emitContainerEvent(ctx, c, 'unpause');
 }

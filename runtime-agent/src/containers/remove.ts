@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { conflict } from '../errors.js';
 import { log } from '../log.js';
-import type { ContainerContext } from './context.js';
+import { emitContainerEvent, type ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
 import { killContainer } from './stop.js';
 
@@ -32,4 +32,5 @@ export async function removeContainer(ctx: ContainerContext, c: ContainerRecord,
   ctx.hubs.delete(c.Id);
   ctx.waiters.removed(c);
   log.info('container.remove', { id: c.Id.slice(0, 12), name: c.Name });
+  emitContainerEvent(ctx, c, 'destroy');
 }

@@ -4,7 +4,7 @@ import { log } from '../log.js';
 import type { CgroupDriver } from '../cgroups/cgroup.js';
 import type { ImageProvider, ImageUsers } from '../images/types.js';
 import type { DataLayout } from '../store/layout.js';
-import { cgroupPath, type ContainerContext } from './context.js';
+import { cgroupPath, emitContainerEvent, type ContainerContext } from './context.js';
 import { createContainer, type CreateRequest } from './create.js';
 import type { ContainerRecord } from './model.js';
 import { validateName } from './names.js';
@@ -17,12 +17,14 @@ import { killContainer, stopContainer } from './stop.js';
 import { ContainerStore } from './store.js';
 import { Waiters, type WaitCondition, type WaitResult } from './waiters.js';
 import type { AttachSource } from './attach.js';
+import type { EventBus } from '../events/bus.js';
 
 export interface ContainerServiceDeps {
   readonly layout: DataLayout;
   readonly images: ImageProvider;
   readonly cgroups: CgroupDriver;
   readonly cgroupParent: string;
+  readonly events: EventBus;
 }
 
 /**
@@ -112,6 +114,7 @@ export class ContainerService implements ImageUsers, AttachSource {
     const c = this.get(ref);
     if (this.ctx.tasks.has(c.Id)) await stopContainer(this.ctx, c, timeout, signal);
     await this.start(c.Id);
+    emitContainerEvent(this.ctx, c, 'restart');
   }
 
   pause(ref: string): Promise<void> {
@@ -142,6 +145,7 @@ export class ContainerService implements ImageUsers, AttachSource {
     c.Name = name;
     await this.ctx.store.save(c);
     log.info('container.rename', { id: c.Id.slice(0, 12), from: old, to: name });
+    emitContainerEvent(this.ctx, c, 'rename', { oldName: `/${old}` });
   }
 
   wait(ref: string, condition: WaitCondition): { result: Promise<WaitResult>; cancel: () => void } {

@@ -78,5 +78,7 @@ export function processSpec({ container: c, image, user, dir, mountPoint }: Spec
     privileged,
     openStdin: c.Config.OpenStdin === true,
     oomScoreAdj: c.HostConfig.OomScoreAdj ?? 0,
+    tty: c.Config.Tty === true,
+    init: c.HostConfig.Init === true,
   };
 }

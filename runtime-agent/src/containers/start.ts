@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { BerthError, conflict, messageOf, notFound, notModified } from '../errors.js';
 import { log } from '../log.js';
 import { startContainerProcess } from '../native/helper.js';
-import { cgroupPath, type ContainerContext, type Task } from './context.js';
+import { cgroupPath, emitContainerEvent, type ContainerContext, type Task } from './context.js';
 import { limitsFromHostConfig } from './limits.js';
 import { JsonFileWriter, rotationOptions } from './logs/json-file.js';
 import type { ContainerRecord } from './model.js';
@@ -124,11 +124,14 @@ export async function startContainer(
       ctx.tasks.delete(c.Id);
       await ctx.store.save(c);
       log.info('container.exit', { id: c.Id.slice(0, 12), code: c.State.ExitCode, oom: oomKilled || undefined });
+      if (oomKilled) emitContainerEvent(ctx, c, 'oom');
+      emitContainerEvent(ctx, c, 'die', { exitCode: String(c.State.ExitCode) });
       hub.finish();
       await onExit(c);
     })(),
   };
   ctx.tasks.set(c.Id, task);
   await ctx.store.save(c);
+  emitContainerEvent(ctx, c, 'start');
   log.info('container.start', { id: c.Id.slice(0, 12), name: c.Name, pid: proc.pid });
 }

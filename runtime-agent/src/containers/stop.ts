@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { conflict, notModified } from '../errors.js';
 import { log } from '../log.js';
-import { cgroupPath, type ContainerContext } from './context.js';
+import { cgroupPath, emitContainerEvent, type ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
 import { parseSignal, SIGKILL, SIGTERM } from './signals.js';
 
@@ -22,6 +22,7 @@ export async function stopContainer(ctx: ContainerContext, c: ContainerRecord, t
   const sig = parseSignal(signal || c.Config.StopSignal || 'SIGTERM');
   const seconds = timeout ?? c.Config.StopTimeout ?? 10;
   log.info('container.stop', { id: c.Id.slice(0, 12), signal: sig, timeout: seconds });
+  emitContainerEvent(ctx, c, 'kill', { signal: String(sig) });
   task.process.kill(sig);
   await thawIfPaused(ctx, c);
   if (seconds < 0) {
@@ -31,9 +32,11 @@ export async function stopContainer(ctx: ContainerContext, c: ContainerRecord, t
   const settled = await Promise.race([task.done.then(() => true), sleep(seconds * 1000).then(() => false)]);
   if (!settled) {
     log.info('container.stop-timeout', { id: c.Id.slice(0, 12), action: 'SIGKILL' });
+    emitContainerEvent(ctx, c, 'kill', { signal: String(SIGKILL) });
     task.process.kill(SIGKILL);
     await task.done;
   }
+  emitContainerEvent(ctx, c, 'stop');
 }
 
 /** `POST /containers/{id}/kill`: any signal; the container must be running. */
@@ -42,6 +45,7 @@ export async function killContainer(ctx: ContainerContext, c: ContainerRecord, s
   if (!task) throw conflict(`Cannot kill container: ${c.Name}: Container ${c.Id} is not running`);
   const sig = signal ? parseSignal(signal) : SIGKILL;
   log.info('container.kill', { id: c.Id.slice(0, 12), signal: sig });
+  emitContainerEvent(ctx, c, 'kill', { signal: String(sig) });
   if (sig === SIGKILL || sig === SIGTERM) task.stopRequested = true;
   task.process.kill(sig);
   if (sig === SIGKILL) {

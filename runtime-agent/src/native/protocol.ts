@@ -3,8 +3,9 @@
  * The wire format and the order of steps are documented in docs/helper-protocol.md; this
  * file is the single TypeScript definition of both directions.
  *
- * berthd → helper (fd 3, a socketpair): the ProcessSpec encoded as NUL-terminated
- *   `key=value` records ending with `end`, then later control lines (`go\n`).
+ * berthd → helper (fd 3, a socketpair): the ProcessSpec (or ExecSpec) encoded as
+ *   NUL-terminated `key=value` records ending with `end`, then control lines: `go\n` once,
+ *   and `resize <rows> <cols>\n` at any time while a TTY process runs.
  * helper → berthd (same fd 3): newline-terminated HelperMessage lines.
  */
 
@@ -64,6 +65,27 @@ export interface ProcessSpec {
   /** Keep stdin open as a pipe (`-i`); otherwise the process gets /dev/null. */
   readonly openStdin: boolean;
   readonly oomScoreAdj: number;
+  /** Allocate a pseudo-terminal inside the container (`-t`); stdout then carries it, stderr is empty. */
+  readonly tty: boolean;
+  /** The initial terminal size, when `tty`. */
+  readonly consoleSize?: { readonly rows: number; readonly cols: number };
+  /** `--init`: PID 1 is the helper's own reaper, which forwards signals to the command. */
+  readonly init: boolean;
+}
+
+/** Everything the helper needs to start a process inside a running container (`docker exec`). */
+export interface ExecSpec {
+  /** Host PID of the container's init: the namespaces are joined from /proc/<pid>/ns/*. */
+  readonly containerPid: number;
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly cwd: string;
+  readonly user: { readonly uid: number; readonly gid: number; readonly additionalGids: readonly number[] };
+  readonly capabilities: readonly number[];
+  readonly noNewPrivileges: boolean;
+  readonly openStdin: boolean;
+  readonly tty: boolean;
+  readonly consoleSize?: { readonly rows: number; readonly cols: number };
 }
 
 /** Lines the helper sends to berthd, in order: pid → (berthd: go) → started | error → exit. */
