@@ -20,8 +20,9 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 with npm is required (found: $(node --version 2>/dev/null || echo none))"
 
 # docker.io: a reference dockerd for real `docker save` fixtures and benchmarks, and a docker
-# CLI when none is installed (the 28.x CLI in /usr/local/bin takes precedence on PATH).
-PACKAGES=(busybox-static iproute2 nftables iptables runc docker.io ca-certificates make gcc g++ python3)
+# CLI when none is installed (the 28.x CLI in /usr/local/bin takes precedence on PATH);
+# tmux drives the interactive (-it) tests through a real terminal.
+PACKAGES=(busybox-static iproute2 nftables iptables runc docker.io ca-certificates make gcc g++ python3 tmux procps)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -4,13 +4,17 @@
  * the TypeScript side is runtime-agent/src/native/{protocol,spec-encoding,helper}.ts.
  *
  * Files, one concept each:
- *   main.c     mode dispatch (`run`; `exec` will join a running container's namespaces)
+ *   main.c     mode dispatch: `run` (a container's first process), `exec` (docker exec)
  *   channel.c  fd 3: buffered reads of spec records and control lines, message writes
- *   spec.c     the ProcessSpec wire format → struct spec
+ *   spec.c     the ProcessSpec / ExecSpec wire format → struct spec
  *   fail.c     error reports: a `error <stage> <errno> <message>` line or, in the child, a
  *              record on the error pipe that the parent turns into that line
- *   run.c      `run`, the parent side (berth-shim): clone, sync, relay, wait, report
+ *   shim.c     the parent side of both modes (berth-shim): sync, relay, resize, wait, report
+ *   run.c      `run`, the parent side up to clone
  *   init.c     `run`, the child side: the container's setup sequence up to exec
+ *   exec.c     `exec`, both sides: join a running container's namespaces, fork, set up, exec
+ *   reaper.c   `--init`: PID 1 forks the command, forwards signals to it, reaps zombies
+ *   console.c  the pseudo-terminal: allocated inside the container, master passed to the shim
  *   mounts.c   path resolution inside the rootfs, mount option parsing, mount helpers
  *   rootfs.c   the container's filesystem: overlay, /proc /dev /sys ..., masks, pivot_root
  *   devices.c  /dev nodes and symlinks
@@ -32,6 +36,8 @@
 #define CONTROL_FD 3
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SPEC_VERSION "1"
+
+enum helper_mode { MODE_RUN, MODE_EXEC };
 
 /* ---- spec.c ---------------------------------------------------------------------------- */
 
@@ -73,10 +79,16 @@ struct spec {
 	size_t nrlimits, rlimits_cap;
 	bool no_new_privileges, privileged, open_stdin;
 	int oom_score_adj;
+	bool tty;
+	bool console_size; /* console_rows/cols were given */
+	unsigned short console_rows, console_cols;
+	bool init; /* --init: PID 1 is reaper.c */
+	pid_t container_pid; /* exec: the running container's init */
 };
 
-/* Reads and parses the spec from fd 3; reports `error spec ...` and exits on failure. */
-void spec_read(struct spec *spec);
+/* Reads and parses the spec for `mode` from fd 3; reports `error spec ...` and exits on
+ * failure. */
+void spec_read(struct spec *spec, enum helper_mode mode);
 
 /* ---- channel.c ------------------------------------------------------------------------- */
 
@@ -114,19 +126,71 @@ const char *errstr(int err);
 /* Sends a failure as the `error` line. */
 void fail_send(const struct failure *f);
 
-/* ---- run.c / init.c -------------------------------------------------------------------- */
+/* ---- shim.c ---------------------------------------------------------------------------- */
 
-int run_main(void);
+struct relay;
 
-struct init_fds {
+/* What the parent made before clone/fork. The shim owns these fds from here on. */
+struct shim_start {
+	pid_t pid;	   /* the child (host PID) */
+	int sync_write;	   /* one byte releases the child once berthd says `go` */
+	int error_read;	   /* O_CLOEXEC in the child: a struct failure, or EOF at exec */
+	int console;	   /* -1, or the socket the pty master arrives on (tty) */
+	struct relay *relay;
+};
+
+/* The fds both sides make before clone/fork: sync and error pipes, the console socketpair
+ * (tty only) and the stdio relay. */
+struct child_fds {
 	int sync_read;	 /* parent → child: one byte after berthd's `go`; EOF = abort */
 	int error_write; /* child → parent, O_CLOEXEC: a struct failure, or EOF at exec */
-	int netns;	 /* -1, or the network namespace to join */
+	int console;	 /* -1, or the child's end of the console socketpair */
+	int netns;	 /* run: -1, or the network namespace to join */
 	int stdio[3];	 /* pipes to put on 0/1/2, or -1 to keep the inherited fd */
 	int parent_only[8]; /* the parent's ends, closed first thing in the child (-1 = unused) */
 };
 
-_Noreturn void init_main(const struct spec *spec, const struct init_fds *fds);
+/* Makes the pipes, the console socketpair and the relay for a child about to be created;
+ * `start` gets the parent's ends (pid still 0). */
+void shim_prepare(const struct spec *spec, struct child_fds *child, struct shim_start *start);
+/* Parent side after clone/fork: closes the child's ends. */
+void shim_close_child_ends(struct child_fds *child);
+/* Sends `pid`, relays `go`, reports `started` | `error`, relays stdio and resizes, reports
+ * `exit`. Returns the helper's exit status. */
+int shim_main(struct shim_start *start);
+
+/* ---- run.c / init.c / exec.c ----------------------------------------------------------- */
+
+int run_main(void);
+int exec_main(void);
+
+_Noreturn void init_main(const struct spec *spec, const struct child_fds *fds);
+
+/* The child's first steps, in both modes: take the failure pipe, name itself, close the
+ * parent's fds and fd 3, die with the parent. */
+void child_begin(const struct child_fds *fds, const char *name);
+/* Blocks until the parent relays berthd's `go`; _exit()s if the start was abandoned. */
+void child_await_go(int fd);
+/* stdio onto 0/1/2 (not with a tty: the console replaces them later). */
+void child_stdio(const struct spec *spec, const struct child_fds *fds);
+
+/* ---- reaper.c -------------------------------------------------------------------------- */
+
+/* --init: forks; the child execs the command; the caller stays PID 1, forwards every signal
+ * to it, reaps every zombie, and exits with its status once it has ended. `error_write` is
+ * closed after the fork so that the pipe reaches EOF when the command is exec'd. */
+_Noreturn void reaper_main(const struct spec *spec, int error_write);
+
+/* ---- console.c ------------------------------------------------------------------------- */
+
+/* In the container (its /dev/ptmx): a new pty whose slave becomes the controlling terminal
+ * and fds 0/1/2 (setsid, TIOCSCTTY), sized from the spec, owned by the spec's user; the master
+ * goes to the shim over `sock` (SCM_RIGHTS). Closes `sock`. */
+void console_setup(const struct spec *spec, int sock);
+/* Shim side: the master sent over `sock`, or -1 (the child died first). */
+int console_receive(int sock);
+/* TIOCSWINSZ on the master; the kernel sends SIGWINCH to the foreground process group. */
+void console_resize(int master, unsigned short rows, unsigned short cols);
 
 /* ---- mounts.c -------------------------------------------------------------------------- */
 
@@ -180,16 +244,25 @@ void net_loopback_up(void);
 /* ---- process.c ------------------------------------------------------------------------- */
 
 void process_limits(const struct spec *spec);
+/* exec: the container init's rlimits and oom_score_adj, copied (as runc gives exec'd
+ * processes the container's). */
+void process_copy_limits(pid_t from);
 void process_identity(const struct spec *spec);
+/* Resets the signal mask and dispositions, looks the command up in the spec's PATH, execs. */
 _Noreturn void process_exec(const struct spec *spec);
 
 /* ---- stdio.c --------------------------------------------------------------------------- */
 
-struct relay;
-
 /* For each of fds 0/1/2 that is a socket, creates a pipe for the child (child_fds[i]; -1 when
  * the fd passes straight) and returns the relay state the parent pumps. */
 struct relay *relay_create(int child_fds[3]);
+/* With a tty: the child gets nothing (the pty replaces its stdio). fd 2 is ended at once
+ * (nothing is written to stderr); 0 → master and master → 1 are relayed once the master is
+ * attached. */
+struct relay *relay_create_tty(void);
+/* Starts relaying through the pty master (the relay takes its own duplicates). Input EOF
+ * closes only the relay's duplicate: the terminal stays open until the process exits. */
+void relay_attach_master(struct relay *r, int master);
 /* Parent side after clone: closes the child's pipe ends. */
 void relay_close_child_ends(int child_fds[3]);
 /* Adds the relay's fds to a poll set (at most RELAY_MAX_POLLFDS); returns how many. */

@@ -1,6 +1,5 @@
-/* berth-helper MODE: `run` starts a container's first process (see docs/helper-protocol.md).
- * `exec` (docker exec: join a running container's namespaces and cgroup) will sit beside it,
- * reusing channel.c, fail.c, caps.c, process.c and stdio.c. */
+/* berth-helper MODE: `run` starts a container's first process, `exec` another process in a
+ * running container (docker exec); see docs/helper-protocol.md. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,8 +11,10 @@
 
 int main(int argc, char **argv)
 {
-	if (argc != 2 || strcmp(argv[1], "run") != 0) {
-		fprintf(stderr, "usage: berth-helper run\n"
+	bool run = argc == 2 && strcmp(argv[1], "run") == 0;
+	bool exec = argc == 2 && strcmp(argv[1], "exec") == 0;
+	if (!run && !exec) {
+		fprintf(stderr, "usage: berth-helper run|exec\n"
 				"  Spoken to by berthd over fd 3; see docs/helper-protocol.md.\n");
 		return 2;
 	}
@@ -25,5 +26,5 @@ int main(int argc, char **argv)
 	/* A session of our own: a Ctrl-C in berthd's terminal must not reach the shim or the
 	 * container (it would kill one and signal the other); berthd stops containers itself. */
 	setsid();
-	return run_main();
+	return run ? run_main() : exec_main();
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,37 @@ void process_limits(const struct spec *spec)
 			     spec->oom_score_adj, errstr(errno));
 	}
 	close(fd);
+}
+
+void process_copy_limits(pid_t from)
+{
+	static const struct {
+		int resource;
+		const char *name;
+	} all[] = {
+		{ RLIMIT_CPU, "cpu" },	       { RLIMIT_FSIZE, "fsize" },   { RLIMIT_DATA, "data" },
+		{ RLIMIT_STACK, "stack" },     { RLIMIT_CORE, "core" },	    { RLIMIT_RSS, "rss" },
+		{ RLIMIT_NPROC, "nproc" },     { RLIMIT_NOFILE, "nofile" }, { RLIMIT_MEMLOCK, "memlock" },
+		{ RLIMIT_AS, "as" },	       { RLIMIT_LOCKS, "locks" },   { RLIMIT_SIGPENDING, "sigpending" },
+		{ RLIMIT_MSGQUEUE, "msgqueue" }, { RLIMIT_NICE, "nice" },   { RLIMIT_RTPRIO, "rtprio" },
+		{ RLIMIT_RTTIME, "rttime" },
+	};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		struct rlimit_entry e = { .resource = all[i].resource, .name = all[i].name };
+		if (prlimit(from, (__rlimit_resource_t)e.resource, NULL, &e.limit) != 0)
+			fail("rlimits", errno, "read the container's %s limit: %s", e.name, errstr(errno));
+		set_rlimit(&e);
+	}
+
+	char path[64], buf[16] = { 0 };
+	snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)from);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (n <= 0)
+		fail("oom-score-adj", errno, "read %s: %s", path, errstr(errno));
+	close(fd);
+	struct spec adj = { .oom_score_adj = atoi(buf) };
+	process_limits(&adj); /* no rlimits in it: writes oom_score_adj only if it differs */
 }
 
 void process_identity(const struct spec *spec)
@@ -131,11 +163,23 @@ static void close_inherited_fds(void)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* The command starts as under Docker: nothing blocked, nothing ignored. */
+static void reset_signals(void)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL); /* EINVAL for the few libc keeps for itself */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 _Noreturn void process_exec(const struct spec *spec)
 {
 	char buf[PATH_MAX];
 	const char *file = look_path(spec, buf, sizeof buf);
 	close_inherited_fds();
+	reset_signals();
 	execve(file, spec->args.v, spec->env.v);
 	fail("exec", errno, "exec %s: %s", file, errstr(errno));
 }

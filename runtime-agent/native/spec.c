@@ -1,10 +1,12 @@
-/* The ProcessSpec on the wire: NUL-terminated `key=value` records, `version=1` first, `end`
- * last. See docs/helper-protocol.md for the table of keys. Unknown keys, repeated singular
- * keys, missing required keys and malformed values are refused: berthd and this helper are
- * built together, so any mismatch is a bug worth stopping on. */
+/* The ProcessSpec / ExecSpec on the wire: NUL-terminated `key=value` records, `version=1`
+ * first, `end` last; `run` and `exec` take different sets of keys (the tables are in
+ * docs/helper-protocol.md). Unknown keys, repeated singular keys, missing required keys and
+ * malformed values are refused: berthd and this helper are built together, so any mismatch
+ * is a bug worth stopping on. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,29 +126,69 @@ static void parse_net(struct spec *spec, char *value)
 		SPEC_FAIL("net: expected new, host or an absolute path, received \"%s\"", value);
 }
 
-/* Singular keys, in a fixed order so `seen` can be a bitmask. */
-static const char *const singular[] = {
-	"version", "upper", "work", "target", "rootfs-readonly", "hostname", "cwd", "uid", "gid",
-	"net", "no-new-privileges", "privileged", "open-stdin", "oom-score-adj",
+/* Every key: which modes take it, which need it, and whether it may repeat. */
+enum key_id {
+	K_VERSION, K_CONTAINER_PID, K_LOWER, K_UPPER, K_WORK, K_TARGET, K_ROOTFS_RO, K_HOSTNAME,
+	K_ARG, K_ENV, K_CWD, K_UID, K_GID, K_ADDITIONAL_GID, K_CAP, K_NET, K_MOUNT, K_MASK,
+	K_READONLY, K_RLIMIT, K_NNP, K_PRIVILEGED, K_OPEN_STDIN, K_OOM, K_TTY, K_CONSOLE_ROWS,
+	K_CONSOLE_COLS, K_INIT, K_COUNT
 };
-enum { K_VERSION, K_UPPER, K_WORK, K_TARGET, K_ROOTFS_RO, K_HOSTNAME, K_CWD, K_UID, K_GID, K_NET,
-	K_NNP, K_PRIVILEGED, K_OPEN_STDIN, K_OOM, K_COUNT };
-/* Required singular keys; `lower` and `arg` must also appear at least once. */
-#define REQUIRED ((1u << K_VERSION) | (1u << K_UPPER) | (1u << K_WORK) | (1u << K_TARGET) | \
-		  (1u << K_CWD) | (1u << K_UID) | (1u << K_GID) | (1u << K_NET))
 
-static void apply_singular(struct spec *spec, int k, char *v)
+#define RUN (1u << MODE_RUN)
+#define EXEC (1u << MODE_EXEC)
+#define BOTH (RUN | EXEC)
+
+static const struct key {
+	const char *name;
+	unsigned modes, required; /* bit (1 << mode) */
+	bool repeated;
+} keys[K_COUNT] = {
+	[K_VERSION] = { "version", BOTH, BOTH, false },
+	[K_CONTAINER_PID] = { "container-pid", EXEC, EXEC, false },
+	[K_LOWER] = { "lower", RUN, RUN, true },
+	[K_UPPER] = { "upper", RUN, RUN, false },
+	[K_WORK] = { "work", RUN, RUN, false },
+	[K_TARGET] = { "target", RUN, RUN, false },
+	[K_ROOTFS_RO] = { "rootfs-readonly", RUN, 0, false },
+	[K_HOSTNAME] = { "hostname", RUN, 0, false },
+	[K_ARG] = { "arg", BOTH, BOTH, true },
+	[K_ENV] = { "env", BOTH, 0, true },
+	[K_CWD] = { "cwd", BOTH, BOTH, false },
+	[K_UID] = { "uid", BOTH, BOTH, false },
+	[K_GID] = { "gid", BOTH, BOTH, false },
+	[K_ADDITIONAL_GID] = { "additional-gid", BOTH, 0, true },
+	[K_CAP] = { "cap", BOTH, 0, true },
+	[K_NET] = { "net", RUN, RUN, false },
+	[K_MOUNT] = { "mount", RUN, 0, true },
+	[K_MASK] = { "mask", RUN, 0, true },
+	[K_READONLY] = { "readonly", RUN, 0, true },
+	[K_RLIMIT] = { "rlimit", RUN, 0, true },
+	[K_NNP] = { "no-new-privileges", BOTH, 0, false },
+	[K_PRIVILEGED] = { "privileged", RUN, 0, false },
+	[K_OPEN_STDIN] = { "open-stdin", BOTH, 0, false },
+	[K_OOM] = { "oom-score-adj", RUN, 0, false },
+	[K_TTY] = { "tty", BOTH, 0, false },
+	[K_CONSOLE_ROWS] = { "console-rows", BOTH, 0, false },
+	[K_CONSOLE_COLS] = { "console-cols", BOTH, 0, false },
+	[K_INIT] = { "init", RUN, 0, false },
+};
+
+static void apply(struct spec *spec, enum key_id k, char *v)
 {
 	switch (k) {
 	case K_VERSION:
 		if (strcmp(v, SPEC_VERSION) != 0)
 			SPEC_FAIL("version: this helper speaks %s, received \"%s\"", SPEC_VERSION, v);
 		break;
+	case K_CONTAINER_PID: spec->container_pid = (pid_t)parse_int("container-pid", v, 1, INT_MAX); break;
+	case K_LOWER: push(&spec->lower, v); break;
 	case K_UPPER: spec->upper = v; break;
 	case K_WORK: spec->work = v; break;
 	case K_TARGET: spec->target = v; break;
 	case K_ROOTFS_RO: spec->rootfs_readonly = parse_bool("rootfs-readonly", v); break;
 	case K_HOSTNAME: spec->hostname = v; break;
+	case K_ARG: push(&spec->args, v); break;
+	case K_ENV: push(&spec->env, v); break;
 	case K_CWD:
 		if (v[0] != '/')
 			SPEC_FAIL("cwd: \"%s\" is not absolute", v);
@@ -154,53 +196,37 @@ static void apply_singular(struct spec *spec, int k, char *v)
 		break;
 	case K_UID: spec->uid = (uid_t)parse_int("uid", v, 0, 0xfffffffeLL); break;
 	case K_GID: spec->gid = (gid_t)parse_int("gid", v, 0, 0xfffffffeLL); break;
+	case K_ADDITIONAL_GID:
+		spec->groups = grow(spec->groups, &spec->groups_cap, spec->ngroups, sizeof(gid_t));
+		spec->groups[spec->ngroups++] = (gid_t)parse_int("additional-gid", v, 0, 0xfffffffeLL);
+		break;
+	case K_CAP: spec->caps |= 1ULL << parse_int("cap", v, 0, 63); break;
 	case K_NET: parse_net(spec, v); break;
+	case K_MOUNT: parse_mount(spec, v); break;
+	case K_MASK: push(&spec->masked, v); break;
+	case K_READONLY: push(&spec->readonly_paths, v); break;
+	case K_RLIMIT: parse_rlimit(spec, v); break;
 	case K_NNP: spec->no_new_privileges = parse_bool("no-new-privileges", v); break;
 	case K_PRIVILEGED: spec->privileged = parse_bool("privileged", v); break;
 	case K_OPEN_STDIN: spec->open_stdin = parse_bool("open-stdin", v); break;
 	case K_OOM: spec->oom_score_adj = (int)parse_int("oom-score-adj", v, -1000, 1000); break;
+	case K_TTY: spec->tty = parse_bool("tty", v); break;
+	case K_CONSOLE_ROWS: spec->console_rows = (unsigned short)parse_int("console-rows", v, 0, 65535); break;
+	case K_CONSOLE_COLS: spec->console_cols = (unsigned short)parse_int("console-cols", v, 0, 65535); break;
+	case K_INIT: spec->init = parse_bool("init", v); break;
+	case K_COUNT: break;
 	}
 }
 
-static void apply(struct spec *spec, char *key, char *v, unsigned *seen)
+static enum key_id lookup(const char *key, enum helper_mode mode)
 {
-	for (int k = 0; k < K_COUNT; k++) {
-		if (strcmp(key, singular[k]) != 0)
-			continue;
-		if (*seen & (1u << k))
-			SPEC_FAIL("%s: given twice", key);
-		if (k != K_VERSION && !(*seen & (1u << K_VERSION)))
-			SPEC_FAIL("expected version first, received %s", key);
-		*seen |= 1u << k;
-		apply_singular(spec, k, v);
-		return;
-	}
-	if (!(*seen & (1u << K_VERSION)))
-		SPEC_FAIL("expected version first, received %s", key);
-	if (strcmp(key, "lower") == 0)
-		push(&spec->lower, v);
-	else if (strcmp(key, "arg") == 0)
-		push(&spec->args, v);
-	else if (strcmp(key, "env") == 0)
-		push(&spec->env, v);
-	else if (strcmp(key, "mask") == 0)
-		push(&spec->masked, v);
-	else if (strcmp(key, "readonly") == 0)
-		push(&spec->readonly_paths, v);
-	else if (strcmp(key, "mount") == 0)
-		parse_mount(spec, v);
-	else if (strcmp(key, "rlimit") == 0)
-		parse_rlimit(spec, v);
-	else if (strcmp(key, "cap") == 0)
-		spec->caps |= 1ULL << parse_int("cap", v, 0, 63);
-	else if (strcmp(key, "additional-gid") == 0) {
-		spec->groups = grow(spec->groups, &spec->groups_cap, spec->ngroups, sizeof(gid_t));
-		spec->groups[spec->ngroups++] = (gid_t)parse_int("additional-gid", v, 0, 0xfffffffeLL);
-	} else
-		SPEC_FAIL("unknown key \"%s\"", key);
+	for (int k = 0; k < K_COUNT; k++)
+		if ((keys[k].modes & (1u << mode)) && strcmp(key, keys[k].name) == 0)
+			return (enum key_id)k;
+	SPEC_FAIL("unknown key \"%s\"", key);
 }
 
-void spec_read(struct spec *spec)
+void spec_read(struct spec *spec, enum helper_mode mode)
 {
 	size_t len;
 	char *records = channel_read_spec(&len);
@@ -208,7 +234,7 @@ void spec_read(struct spec *spec)
 		fail("spec", errno, "reading the spec from fd 3: %s", errstr(errno));
 	*spec = (struct spec){ .net = NET_NEW };
 	push(&spec->env, NULL), spec->env.n = 0; /* an empty env is still a NULL-terminated array */
-	unsigned seen = 0;
+	uint64_t seen = 0;
 	for (char *r = records, *next; r < records + len; r = next) {
 		next = r + strlen(r) + 1; /* before the '=' below is cut */
 		if (strcmp(r, "end") == 0)
@@ -217,15 +243,23 @@ void spec_read(struct spec *spec)
 		if (!eq)
 			SPEC_FAIL("expected key=value, received \"%s\"", r);
 		*eq = '\0';
-		apply(spec, r, eq + 1, &seen);
+		enum key_id k = lookup(r, mode);
+		if (k != K_VERSION && !(seen & (1ull << K_VERSION)))
+			SPEC_FAIL("expected version first, received %s", r);
+		if (!keys[k].repeated && (seen & (1ull << k)))
+			SPEC_FAIL("%s: given twice", r);
+		seen |= 1ull << k;
+		apply(spec, k, eq + 1);
 	}
 	for (int k = 0; k < K_COUNT; k++)
-		if ((REQUIRED & (1u << k)) && !(seen & (1u << k)))
-			SPEC_FAIL("missing %s", singular[k]);
-	if (spec->lower.n == 0)
-		SPEC_FAIL("missing lower");
-	if (spec->args.n == 0)
-		SPEC_FAIL("missing arg");
+		if ((keys[k].required & (1u << mode)) && !(seen & (1ull << k)))
+			SPEC_FAIL("missing %s", keys[k].name);
+	bool rows = seen & (1ull << K_CONSOLE_ROWS), cols = seen & (1ull << K_CONSOLE_COLS);
+	if (rows != cols)
+		SPEC_FAIL("console-rows and console-cols go together");
+	if (rows && !spec->tty)
+		SPEC_FAIL("console-rows/console-cols without tty=1");
+	spec->console_size = rows;
 	if (!spec->hostname)
 		spec->hostname = "";
 }

@@ -2,6 +2,7 @@
  * cannot be reopened through /dev/stdout (/proc/self/fd/1 gives ENXIO), which images rely on
  * (nginx logs to /dev/stdout). So for each of 0/1/2 that is a socket the child gets a pipe and
  * the parent relays between the two; anything else (a file, /dev/null, a pipe) passes straight.
+ * With a tty the relay runs through the pty master instead: fd 0 → master → fd 1.
  * Writes never block the parent: its loop must always see the container exit and berthd's EOF. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,7 +35,7 @@ static void finish(struct stream *s)
 		close(s->in);
 		shutdown(s->out, SHUT_WR); /* berthd sees the end; fds 1/2 stay allocated */
 	} else {
-		close(s->out); /* the container sees EOF on its stdin */
+		close(s->out); /* the container sees EOF on its stdin (a tty: only our duplicate) */
 	}
 }
 
@@ -60,6 +61,37 @@ struct relay *relay_create(int child_fds[3])
 		fcntl(s->out, F_SETFL, fcntl(s->out, F_GETFL) | O_NONBLOCK);
 	}
 	return r;
+}
+
+struct relay *relay_create_tty(void)
+{
+	struct relay *r = calloc(1, sizeof *r);
+	if (!r)
+		fail("stdio", ENOMEM, "out of memory");
+	/* Nothing ever reaches stderr: berthd sees its end now. */
+	struct stat st;
+	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode))
+		shutdown(2, SHUT_WR);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null < 0 || dup2(null, 2) != 2)
+		fail("stdio", errno, "put /dev/null on fd 2: %s", errstr(errno));
+	close(null);
+	return r;
+}
+
+void relay_attach_master(struct relay *r, int master)
+{
+	int in = fcntl(master, F_DUPFD_CLOEXEC, 3), out = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	if (in < 0 || out < 0) {
+		/* Out of fds in the shim: no terminal I/O, but the process still runs and exits. */
+		if (in >= 0)
+			close(in);
+		return;
+	}
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK); /* shared by the duplicates */
+	r->s[0] = (struct stream){ .active = true, .output = false, .in = 0, .out = out };
+	r->s[1] = (struct stream){ .active = true, .output = true, .in = in, .out = 1 };
+	fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
 }
 
 void relay_close_child_ends(int child_fds[3])

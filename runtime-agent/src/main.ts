@@ -12,6 +12,9 @@ import { listenApi } from './api/server.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerSystemRoutes } from './api/routes/system.js';
+import { registerEventRoutes } from './api/routes/events.js';
+import { registerStatsRoutes } from './api/routes/stats.js';
+import { registerExecRoutes } from './api/routes/exec.js';
 import { DataLayout } from './store/layout.js';
 import { EventBus } from './events/bus.js';
 
@@ -49,7 +52,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
     containersUsing: (id) => service.containersUsing(id),
     isRunning: (id) => service.find(id)?.State.Running === true,
   };
-  const images = createImageService({ layout, addon, users });
+  const images = createImageService({ layout, addon, users, events });
   await images.init();
   const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events });
   await service.init();
@@ -60,13 +63,17 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
     cgroupVersion: cgroups.version,
     counts: () => {
       const all = service.all();
-      const running = all.filter((c) => c.State.Running && !c.State.Paused).length;
+      // moby counts a restarting container as stopped.
+      const running = all.filter((c) => c.State.Running && !c.State.Paused && !c.State.Restarting).length;
       const paused = all.filter((c) => c.State.Paused).length;
       return { containers: all.length, running, paused, stopped: all.length - running - paused, images: images.count() };
     },
   });
   registerContainerRoutes(router, service, images);
   registerImageRoutes(router, images);
+  registerStatsRoutes(router, service, addon);
+  registerEventRoutes(router, events);
+  registerExecRoutes(router, service);
   const api = await listenApi(router, config.socket);
   log.info('berthd.ready', { socket: config.socket, dataRoot: config.dataRoot, cgroup: `v${cgroups.version}`, pid: process.pid });
 

@@ -1,25 +1,28 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBerthError } from '../../runtime-agent/src/errors.js';
 import { ContainerStartError, startContainerProcess, type ContainerProcess } from '../../runtime-agent/src/native/helper.js';
 import { helperPath } from '../../runtime-agent/src/native/paths.js';
 import type { ProcessSpec } from '../../runtime-agent/src/native/protocol.js';
 import { encodeProcessSpec } from '../../runtime-agent/src/native/spec-encoding.js';
+import {
+  alive,
+  busyboxSpec,
+  collect,
+  containerDir,
+  DOCKER_CAPS_HEX,
+  helperProcesses,
+  makeBusyboxLayer,
+  MASKED,
+  mountsUnder,
+} from '../support/native-containers.js';
 
 // Drives the real helper: namespaces, overlay, mounts, capabilities. Root only.
 const APPLETS = ['sh', 'echo', 'cat', 'sleep', 'ls', 'id', 'hostname', 'wc', 'touch', 'grep', 'true', 'pwd'];
-// Docker's default capabilities: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
-// NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE SETFCAP.
-const DOCKER_CAPS = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31];
-const DOCKER_CAPS_HEX = '00000000a80425fb';
-const MASKED = ['/proc/kcore', '/proc/keys', '/proc/timer_list', '/proc/acpi', '/proc/scsi', '/sys/firmware'];
-const READONLY = ['/proc/sys', '/proc/sysrq-trigger'];
 
 let root: string;
 let lower: string;
@@ -28,61 +31,8 @@ let count = 0;
 let started: ContainerProcess[] = [];
 let helpersBefore: Set<number>;
 
-/** PIDs of helper processes (`berth-shim`, and `berth-init` before its exec). */
-async function helperProcesses(): Promise<Set<number>> {
-  const found = new Set<number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const comm = await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '');
-    if (comm.trim() === 'berth-shim' || comm.trim() === 'berth-init') found.add(Number(entry));
-  }
-  return found;
-}
-
-async function mountsUnderRoot(): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').filter((line) => line.split(' ')[4]?.startsWith(root));
-}
-
-/** Running (a zombie waiting for a slow reaper counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 function specFor(args: string[], over: Partial<ProcessSpec> = {}): ProcessSpec {
-  return {
-    rootfs: { lower: [lower], upper: join(dir, 'upper'), work: join(dir, 'work'), target: join(dir, 'rootfs'), readonly: false },
-    hostname: 'berth-test',
-    args,
-    env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'HOME=/'],
-    cwd: '/',
-    user: { uid: 0, gid: 0, additionalGids: [] },
-    capabilities: DOCKER_CAPS,
-    network: { kind: 'new' },
-    mounts: [],
-    maskedPaths: MASKED,
-    readonlyPaths: READONLY,
-    rlimits: [{ type: 'nofile', soft: 1024, hard: 1024 }],
-    noNewPrivileges: false,
-    privileged: false,
-    openStdin: false,
-    oomScoreAdj: 0,
-    ...over,
-  };
-}
-
-function collect(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return new Promise((resolve, reject) => {
-    stream.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    stream.on('error', reject);
-  });
+  return busyboxSpec(lower, dir, args, over);
 }
 
 async function start(spec: ProcessSpec, stdin: 'pipe' | 'ignore' = 'ignore'): Promise<ContainerProcess> {
@@ -100,21 +50,12 @@ async function run(args: string[], over: Partial<ProcessSpec> = {}, input?: stri
 }
 
 beforeAll(async () => {
-  execFileSync('make', ['-s', '-C', 'runtime-agent/native'], { stdio: 'inherit' });
-  root = await mkdtemp(join(tmpdir(), 'berth-native-'));
-  lower = join(root, 'lower');
-  await mkdir(join(lower, 'bin'), { recursive: true });
-  await mkdir(join(lower, 'etc'));
-  await copyFile('/bin/busybox', join(lower, 'bin/busybox'));
-  execFileSync('chmod', ['755', join(lower, 'bin/busybox')]);
-  for (const applet of APPLETS) await symlink('busybox', join(lower, 'bin', applet));
-  await writeFile(join(lower, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nberth:x:1000:1000::/home/berth:/bin/sh\n');
+  ({ root, lower } = await makeBusyboxLayer(APPLETS));
   await writeFile(join(root, 'hosts'), '127.0.0.1 localhost\n');
 });
 
 beforeEach(async () => {
-  dir = join(root, `c${++count}`);
-  for (const d of ['upper', 'work', 'rootfs']) await mkdir(join(dir, d), { recursive: true });
+  dir = await containerDir(root, `c${++count}`);
   started = [];
   helpersBefore = await helperProcesses();
 });
@@ -122,7 +63,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const proc of started) proc.kill('SIGKILL');
   await Promise.all(started.map((p) => p.exited));
-  expect(await mountsUnderRoot()).toEqual([]);
+  expect(await mountsUnder(root)).toEqual([]);
   const leftover = [...(await helperProcesses())].filter((pid) => !helpersBefore.has(pid));
   expect(leftover).toEqual([]);
   for (const proc of started) expect(alive(proc.pid), `container init ${proc.pid} still alive`).toBe(false);

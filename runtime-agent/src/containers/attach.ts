@@ -5,6 +5,7 @@ import type { ContainerRecord } from './model.js';
 import type { OutputHub, OutputStream } from './output.js';
 import { logFiles, rotationOptions } from './logs/json-file.js';
 import { readLogEntries } from './logs/read.js';
+import { DetachKeyFilter, parseDetachKeys } from './detach-keys.js';
 
 export interface AttachSource {
   /**
@@ -13,6 +14,8 @@ export interface AttachSource {
    */
   whenHub(c: ContainerRecord, subscribe: (hub: OutputHub) => void): () => void;
   logPath(c: ContainerRecord): string;
+  /** Told when an attach session ends, by detaching or because the output ended. */
+  attached?(c: ContainerRecord, how: 'detach' | 'end'): void;
 }
 
 /**
@@ -27,6 +30,7 @@ export async function attachContainer(source: AttachSource, c: ContainerRecord, 
   const replayLogs = boolParam(s.query, 'logs');
   const live = boolParam(s.query, 'stream');
   const tty = c.Config.Tty === true;
+  const keys = parseDetachKeys(s.query.get('detachKeys'));
   s.begin(tty ? RAW_CONTENT_TYPE : MUX_CONTENT_TYPE);
 
   const write = (stream: OutputStream, chunk: Buffer): void => {
@@ -56,21 +60,34 @@ export async function attachContainer(source: AttachSource, c: ContainerRecord, 
     });
   });
   if (!hub) return;
-  if (wantStdin && hub.stdin) {
+  let detached = false;
+  const detachedNow = new Promise<void>((resolve) => {
+    if (!wantStdin || !hub.stdin) return;
     const stdin = hub.stdin;
+    const filter = new DetachKeyFilter(keys);
     s.input.on('data', (chunk: Buffer) => {
-      if (!stdin.destroyed) stdin.write(chunk);
+      if (detached) return;
+      const { pass, detach } = filter.feed(chunk);
+      if (pass.length > 0 && !stdin.destroyed) stdin.write(pass);
+      if (detach) {
+        // ctrl-p ctrl-q: the client leaves, the container keeps running with its stdin open.
+        detached = true;
+        resolve();
+      }
     });
     s.input.once('end', () => {
       // The client half-closed: with StdinOnce (docker run -i) the container's stdin closes too.
-      if (c.Config.StdinOnce && !stdin.destroyed) stdin.end();
+      // Not with a TTY (as moby): the CLI half-closes when it detaches on ctrl-p ctrl-q itself.
+      if (!detached && c.Config.StdinOnce && !tty && !stdin.destroyed) stdin.end();
     });
-  }
+  });
   await new Promise<void>((resolve) => {
     if (hub.ended) resolve();
     hub.once('end', () => resolve());
     void s.closed.then(() => resolve());
+    void detachedNow.then(() => resolve());
   });
+  source.attached?.(c, detached ? 'detach' : 'end');
   hub.off('data', onData);
   s.finish();
 }

@@ -7,6 +7,7 @@ import type { Waiters } from './waiters.js';
 import type { ContainerRecord } from './model.js';
 import type { ContainerProcess } from '../native/helper.js';
 import type { EventBus } from '../events/bus.js';
+import type { RestartScheduler } from './restart-policy.js';
 
 /** A running (or paused) container's live parts; absent when it is not running. */
 export interface Task {
@@ -30,6 +31,8 @@ export interface ContainerContext {
   /** The most recent output hub per container (kept after exit so late attachers see `end`). */
   readonly hubs: Map<string, OutputHub>;
   readonly events: EventBus;
+  /** Restart policies: the backoff and pending automatic restarts. */
+  readonly restarts: RestartScheduler;
 }
 
 /** The attributes Docker puts on every container event: name, image and the labels. */

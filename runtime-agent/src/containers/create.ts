@@ -12,6 +12,7 @@ import { newState, type ContainerConfig, type ContainerRecord, type HostConfig }
 import { generateName, validateName } from './names.js';
 import { parseSignal } from './signals.js';
 import { writeEtcFiles } from './etc-files.js';
+import { validateHealthcheck } from './health.js';
 
 /** The body of `POST /containers/create`. */
 export interface CreateRequest extends ContainerConfig {
@@ -55,7 +56,6 @@ function mergeEnv(imageEnv: readonly string[] | null | undefined, userEnv: reado
 
 function validate(req: CreateRequest, hc: HostConfig): void {
   if (typeof req.Image !== 'string' || req.Image === '') throw invalid('Config.Image is required: name the image to create the container from');
-  if (req.Tty) throw invalid('a TTY (-t) is not supported by berthd yet; run without -t');
   if (req.WorkingDir && !req.WorkingDir.startsWith('/')) {
     throw invalid(`the working directory '${req.WorkingDir}' is invalid, it needs to be an absolute path`);
   }
@@ -77,6 +77,7 @@ function validate(req: CreateRequest, hc: HostConfig): void {
   if ((hc.RestartPolicy?.MaximumRetryCount ?? 0) !== 0 && restart !== 'on-failure') {
     throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
   }
+  validateHealthcheck(req.Healthcheck);
   validateCapabilities(hc.CapAdd);
   validateCapabilities(hc.CapDrop);
   rotationOptions(hc.LogConfig);

@@ -73,6 +73,22 @@ export interface HostConfig {
   GroupAdd?: string[] | null;
 }
 
+export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
+
+export interface HealthLogEntry {
+  Start: string;
+  End: string;
+  ExitCode: number;
+  Output: string;
+}
+
+/** `State.Health`, present while a container with a HEALTHCHECK runs (and after, as last seen). */
+export interface HealthState {
+  Status: HealthStatus;
+  FailingStreak: number;
+  Log: HealthLogEntry[];
+}
+
 export interface ContainerState {
   Status: ContainerStatus;
   Running: boolean;
@@ -85,6 +101,7 @@ export interface ContainerState {
   Error: string;
   StartedAt: string;
   FinishedAt: string;
+  Health?: HealthState;
 }
 
 export interface ContainerRecord {
@@ -104,6 +121,8 @@ export interface ContainerRecord {
   RestartCount: number;
   /** Bumped on every start; lets late exit events from an older run be ignored. */
   StartGeneration: number;
+  /** Set by `docker stop`/`kill`, cleared by `docker start` (moby's, for `unless-stopped`). */
+  HasBeenManuallyStopped?: boolean;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -5,6 +5,7 @@ import type { ContainerRecord } from './model.js';
 
 /** `POST /containers/{id}/pause`: freezes every process of the container (cgroup freezer). */
 export async function pauseContainer(ctx: ContainerContext, c: ContainerRecord): Promise<void> {
+  if (c.State.Restarting) throw conflict(`Container ${c.Id} is restarting, wait until the container is running`);
   if (!ctx.tasks.has(c.Id)) throw conflict(`Container ${c.Id} is not running`);
   if (c.State.Paused) throw conflict(`Container ${c.Id} is already paused`);
   await ctx.cgroups.open(cgroupPath(ctx, c.Id)).freeze();

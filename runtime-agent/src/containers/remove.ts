@@ -11,9 +11,9 @@ import { killContainer } from './stop.js';
  */
 export async function removeContainer(ctx: ContainerContext, c: ContainerRecord, force: boolean): Promise<void> {
   if (c.State.Status === 'removing') throw conflict(`removal of container ${c.Id} is already in progress`);
-  if (ctx.tasks.has(c.Id)) {
+  if (ctx.tasks.has(c.Id) || c.State.Restarting) {
     if (!force) {
-      const state = c.State.Paused ? 'paused' : 'running';
+      const state = c.State.Paused ? 'paused' : c.State.Restarting ? 'restarting' : 'running';
       throw conflict(
         `cannot remove container "/${c.Name}": container is ${state}: ${c.State.Paused ? 'unpause and ' : ''}stop the container before removing or force remove`,
       );

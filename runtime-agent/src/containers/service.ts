@@ -1,23 +1,33 @@
-import { rm } from 'node:fs/promises';
-import { conflict, invalid, messageOf } from '../errors.js';
+import { conflict, invalid, messageOf, notModified } from '../errors.js';
 import { log } from '../log.js';
 import type { CgroupDriver } from '../cgroups/cgroup.js';
 import type { ImageProvider, ImageUsers } from '../images/types.js';
 import type { DataLayout } from '../store/layout.js';
-import { cgroupPath, emitContainerEvent, type ContainerContext } from './context.js';
+import { emitContainerEvent, type ContainerContext, type Task } from './context.js';
 import { createContainer, type CreateRequest } from './create.js';
 import type { ContainerRecord } from './model.js';
 import { validateName } from './names.js';
 import { OutputHub } from './output.js';
 import { pauseContainer, unpauseContainer } from './pause.js';
+import { daemonStartAction, recoverContainers } from './recover.js';
 import { removeContainer } from './remove.js';
+import { RestartScheduler } from './restart-policy.js';
 import { logPath } from './paths.js';
 import { startContainer } from './start.js';
 import { killContainer, stopContainer } from './stop.js';
+import { parseSignal } from './signals.js';
+import { updateContainer } from './update.js';
 import { ContainerStore } from './store.js';
 import { Waiters, type WaitCondition, type WaitResult } from './waiters.js';
 import type { AttachSource } from './attach.js';
 import type { EventBus } from '../events/bus.js';
+import type { HijackedStream } from '../api/router.js';
+import { createExec } from './exec/create.js';
+import type { ExecCreateRequest, ExecInstance } from './exec/model.js';
+import { startExec, type ExecStartRequest } from './exec/start.js';
+import { ExecStore } from './exec/store.js';
+import { HealthMonitor } from './health.js';
+import { conflict as conflictError } from '../errors.js';
 
 export interface ContainerServiceDeps {
   readonly layout: DataLayout;
@@ -33,32 +43,40 @@ export interface ContainerServiceDeps {
  */
 export class ContainerService implements ImageUsers, AttachSource {
   readonly ctx: ContainerContext;
+  readonly execs = new ExecStore();
+  private readonly health: HealthMonitor;
   /** Attachers waiting for a container's next start; called synchronously with its hub. */
   private readonly pendingHubs = new Map<string, Set<(hub: OutputHub) => void>>();
+  /** Containers inside `docker restart`: their stop must not auto-remove them (moby). */
+  private readonly manualRestarts = new Set<string>();
 
   constructor(deps: ContainerServiceDeps) {
-    this.ctx = {
-      ...deps,
-      store: new ContainerStore(deps.layout),
-      waiters: new Waiters(),
-      tasks: new Map(),
-      hubs: new Map(),
-    };
+    const store = new ContainerStore(deps.layout);
+    const waiters = new Waiters();
+    const tasks = new Map<string, Task>();
+    const restarts = new RestartScheduler({ store, waiters, tasks, start: (c) => this.launch(c) });
+    this.ctx = { ...deps, store, waiters, tasks, hubs: new Map(), restarts };
+    this.health = new HealthMonitor(this.ctx);
   }
 
-  /** Loads every record; containers that were running when berthd last stopped are exited now. */
+  /**
+   * Loads every record and recovers from the previous run (recover.ts): true states, leftovers
+   * removed; then starts the containers whose restart policy says so and removes `--rm` ones.
+   */
   async init(): Promise<void> {
     const records = await this.ctx.store.load();
-    for (const c of records) {
-      if (!c.State.Running && c.State.Status !== 'removing' && c.State.Status !== 'restarting') continue;
-      // berthd died without stopping it: make sure nothing of it survives, and record that.
-      await this.ctx.cgroups.open(cgroupPath(this.ctx, c.Id)).destroy().catch(() => undefined);
-      c.State = { ...c.State, Status: 'exited', Running: false, Paused: false, Restarting: false, Pid: 0, ExitCode: 255, Error: 'berthd stopped unexpectedly while the container was running', FinishedAt: new Date().toISOString() };
-      await this.ctx.store.save(c);
-      log.warn('container.recovered', { id: c.Id.slice(0, 12), state: 'exited' });
-    }
-    await this.ctx.cgroups.prune(this.ctx.cgroupParent).catch(() => undefined);
-    await rm(`${this.ctx.layout.execRoot}/containers`, { recursive: true, force: true });
+    await recoverContainers(this.ctx, records);
+    await Promise.all(
+      records.map(async (c) => {
+        const action = daemonStartAction(c);
+        try {
+          if (action === 'start') await this.start(c.Id);
+          else if (action === 'remove') await this.remove(c.Id, true);
+        } catch (err) {
+          log.warn('container.restore-failed', { id: c.Id.slice(0, 12), action, error: messageOf(err) });
+        }
+      }),
+    );
   }
 
   get(ref: string): ContainerRecord {
@@ -81,12 +99,11 @@ export class ContainerService implements ImageUsers, AttachSource {
 
   async start(ref: string): Promise<void> {
     const c = this.get(ref);
+    // Restarting counts as running (moby); a user start begins a new restart backoff.
+    if (c.State.Restarting) throw notModified('container already started');
+    if (!c.State.Running && !this.ctx.tasks.has(c.Id)) this.ctx.restarts.reset(c);
     try {
-      await startContainer(this.ctx, c, (exited) => this.onExit(exited), (hub) => {
-        const waiting = this.pendingHubs.get(c.Id);
-        this.pendingHubs.delete(c.Id);
-        for (const subscribe of waiting ?? []) subscribe(hub);
-      });
+      await this.launch(c);
     } catch (err) {
       if (c.HostConfig.AutoRemove && !c.State.Running && c.State.Status !== 'removing' && this.ctx.store.find(c.Id)) {
         await removeContainer(this.ctx, c, true).catch(() => undefined);
@@ -95,24 +112,53 @@ export class ContainerService implements ImageUsers, AttachSource {
     }
   }
 
+  /** Starts the process and wires it up: user starts and restart-policy starts alike. */
+  private async launch(c: ContainerRecord): Promise<void> {
+    await startContainer(this.ctx, c, (exited) => this.onExit(exited), (hub) => {
+      const waiting = this.pendingHubs.get(c.Id);
+      this.pendingHubs.delete(c.Id);
+      for (const subscribe of waiting ?? []) subscribe(hub);
+    });
+    this.health.started(c);
+    if (c.State.Health) await this.ctx.store.save(c);
+  }
+
   private async onExit(c: ContainerRecord): Promise<void> {
+    this.health.stopped(c);
+    // moby wakes not-running and next-exit waiters at every exit, one a policy restarts too.
     this.ctx.waiters.exited(c);
-    if (c.HostConfig.AutoRemove && this.ctx.store.find(c.Id)) {
+    if (c.State.Restarting) {
+      this.ctx.restarts.schedule(c);
+      return;
+    }
+    if (c.HostConfig.AutoRemove && !this.manualRestarts.has(c.Id) && this.ctx.store.find(c.Id)) {
       await removeContainer(this.ctx, c, true).catch((err: unknown) => log.warn('container.autoremove-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
     }
   }
 
-  stop(ref: string, timeout: number | undefined, signal?: string): Promise<void> {
-    return stopContainer(this.ctx, this.get(ref), timeout, signal);
+  async stop(ref: string, timeout: number | undefined, signal?: string): Promise<void> {
+    const c = this.get(ref);
+    if (signal) parseSignal(signal);
+    if (this.ctx.tasks.has(c.Id) || c.State.Restarting) await this.ctx.restarts.markManuallyStopped(c);
+    await stopContainer(this.ctx, c, timeout, signal);
   }
 
-  kill(ref: string, signal: string | null): Promise<void> {
-    return killContainer(this.ctx, this.get(ref), signal);
+  async kill(ref: string, signal: string | null): Promise<void> {
+    const c = this.get(ref);
+    if (signal) parseSignal(signal);
+    if (this.ctx.tasks.has(c.Id) || c.State.Restarting) await this.ctx.restarts.markManuallyStopped(c);
+    await killContainer(this.ctx, c, signal);
   }
 
   async restart(ref: string, timeout: number | undefined, signal?: string): Promise<void> {
     const c = this.get(ref);
-    if (this.ctx.tasks.has(c.Id)) await stopContainer(this.ctx, c, timeout, signal);
+    this.manualRestarts.add(c.Id);
+    try {
+      if (this.ctx.tasks.has(c.Id)) await stopContainer(this.ctx, c, timeout, signal);
+      else if (c.State.Restarting) await this.ctx.restarts.cancel(c);
+    } finally {
+      this.manualRestarts.delete(c.Id);
+    }
     await this.start(c.Id);
     emitContainerEvent(this.ctx, c, 'restart');
   }
@@ -127,12 +173,34 @@ export class ContainerService implements ImageUsers, AttachSource {
   async remove(ref: string, force: boolean): Promise<void> {
     const c = this.get(ref);
     await removeContainer(this.ctx, c, force);
+    this.ctx.restarts.forget(c.Id);
+    this.execs.dropContainer(c.Id);
     for (const subscribe of this.pendingHubs.get(c.Id) ?? []) {
       const gone = new OutputHub();
       gone.finish();
       subscribe(gone);
     }
     this.pendingHubs.delete(c.Id);
+  }
+
+  createExec(ref: string, req: ExecCreateRequest): ExecInstance {
+    return createExec(this.ctx, this.execs, this.get(ref), req);
+  }
+
+  async startExec(execId: string, req: ExecStartRequest, stream: HijackedStream): Promise<void> {
+    const exec = this.execs.get(execId);
+    const c = this.ctx.store.find(exec.containerId);
+    if (!c) throw conflictError(`the container of exec ${execId} no longer exists`);
+    await startExec(this.ctx, c, exec, req, stream);
+  }
+
+  /** `POST /containers/{id}/resize`: the container's own terminal. */
+  resize(ref: string, rows: number, cols: number): void {
+    const c = this.get(ref);
+    const task = this.ctx.tasks.get(c.Id);
+    if (!task) throw conflictError(`Container ${c.Id} is not running`);
+    if (!c.Config.Tty) throw conflictError(`Container ${c.Id} has no TTY to resize`);
+    task.process.resize(rows, cols);
   }
 
   async rename(ref: string, newName: string | null): Promise<void> {
@@ -146,6 +214,11 @@ export class ContainerService implements ImageUsers, AttachSource {
     await this.ctx.store.save(c);
     log.info('container.rename', { id: c.Id.slice(0, 12), from: old, to: name });
     emitContainerEvent(this.ctx, c, 'rename', { oldName: `/${old}` });
+  }
+
+  /** `POST /containers/{id}/update`: resources and restart policy (update.ts). */
+  update(ref: string, body: unknown): Promise<string[]> {
+    return updateContainer(this.ctx, this.get(ref), body);
   }
 
   wait(ref: string, condition: WaitCondition): { result: Promise<WaitResult>; cancel: () => void } {
@@ -190,12 +263,18 @@ export class ContainerService implements ImageUsers, AttachSource {
     return this.ctx.tasks.get(c.Id)?.output;
   }
 
+  attached(c: ContainerRecord, how: 'detach' | 'end'): void {
+    if (how === 'detach') emitContainerEvent(this.ctx, c, 'detach');
+  }
+
   logPath(c: ContainerRecord): string {
     return logPath(this.ctx, c.Id);
   }
 
   /** SIGTERM: stops every container (their stop timeouts, at most 10 s) and waits for them. */
   async shutdown(): Promise<void> {
+    // No more policy restarts; pending ones end exited, not "manually stopped".
+    await this.ctx.restarts.shutdown();
     const running = [...this.ctx.tasks.keys()].map((id) => this.ctx.store.find(id)).filter((c): c is ContainerRecord => c !== undefined);
     await Promise.all(
       running.map(async (c) => {

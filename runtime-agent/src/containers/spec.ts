@@ -20,7 +20,7 @@ function network(c: ContainerRecord): NetworkNamespace {
 }
 
 /** `PATH` and `HOME` as Docker adds them when the image and user leave them out. */
-function environment(c: ContainerRecord, user: ResolvedUser): string[] {
+export function containerEnvironment(c: ContainerRecord, user: ResolvedUser): string[] {
   const env = [...(c.Config.Env ?? [])];
   const has = (k: string): boolean => env.some((e) => e === k || e.startsWith(`${k}=`));
   if (!has('PATH')) env.unshift('PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
@@ -65,7 +65,7 @@ export function processSpec({ container: c, image, user, dir, mountPoint }: Spec
     },
     hostname: c.Config.Hostname ?? c.Id.slice(0, 12),
     args: [c.Path, ...c.Args],
-    env: environment(c, user),
+    env: containerEnvironment(c, user),
     cwd: c.Config.WorkingDir || '/',
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     capabilities: effectiveCapabilities(c.HostConfig.CapAdd, c.HostConfig.CapDrop, privileged),

@@ -41,7 +41,8 @@ export async function startContainer(
 ): Promise<void> {
   if (c.State.Status === 'removing') throw conflict(`container ${c.Name} is marked for removal and cannot be started`);
   if (c.State.Paused) throw conflict('cannot start a paused container, try unpause instead');
-  if (c.State.Running || ctx.tasks.has(c.Id)) throw notModified('container already started');
+  // A `restarting` container counts as running (moby), except for its restart policy's start.
+  if ((c.State.Running && !c.State.Restarting) || ctx.tasks.has(c.Id)) throw notModified('container already started');
   const image = await ctx.images.byId(c.Image);
   if (!image) throw notFound(`the image of container ${c.Name} (${c.Image}) no longer exists`);
 
@@ -62,7 +63,7 @@ export async function startContainer(
   } catch (err) {
     await cgroup.destroy().catch(() => undefined);
     const message = `failed to create task for container: ${messageOf(err)}`;
-    c.State = { ...c.State, Status: 'exited', Running: false, Pid: 0, ExitCode: startFailureCode(message), Error: messageOf(err), FinishedAt: new Date().toISOString() };
+    c.State = { ...c.State, Status: 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: startFailureCode(message), Error: messageOf(err), FinishedAt: new Date().toISOString() };
     await ctx.store.save(c);
     log.warn('container.start-failed', { id: c.Id.slice(0, 12), error: messageOf(err) });
     throw new BerthError(err instanceof BerthError ? err.code : 'system', message, { cause: err });
@@ -111,21 +112,26 @@ export async function startContainer(
       writer.close();
       const oomKilled = await cgroup.oomKilled().catch(() => false);
       await cgroup.destroy().catch((err: unknown) => log.warn('cgroup.destroy-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
+      const exitCode = exit.signal > 0 ? 128 + exit.signal : exit.code;
+      const ranSeconds = Math.max(0, Math.floor((Date.now() - Date.parse(c.State.StartedAt)) / 1000));
+      // The restart policy decides before the exit is recorded: `restarting` or `exited`.
+      const restarting = ctx.restarts.decide(c, exitCode, ctx.tasks.get(c.Id)?.stopRequested === true);
       c.State = {
         ...c.State,
-        Status: 'exited',
-        Running: false,
+        Status: restarting ? 'restarting' : 'exited',
+        Running: restarting,
+        Restarting: restarting,
         Paused: false,
         Pid: 0,
-        ExitCode: exit.signal > 0 ? 128 + exit.signal : exit.code,
+        ExitCode: exitCode,
         OOMKilled: oomKilled,
         FinishedAt: new Date().toISOString(),
       };
       ctx.tasks.delete(c.Id);
       await ctx.store.save(c);
-      log.info('container.exit', { id: c.Id.slice(0, 12), code: c.State.ExitCode, oom: oomKilled || undefined });
+      log.info('container.exit', { id: c.Id.slice(0, 12), code: c.State.ExitCode, oom: oomKilled || undefined, restarting: restarting || undefined });
       if (oomKilled) emitContainerEvent(ctx, c, 'oom');
-      emitContainerEvent(ctx, c, 'die', { exitCode: String(c.State.ExitCode) });
+      emitContainerEvent(ctx, c, 'die', { exitCode: String(c.State.ExitCode), execDuration: String(ranSeconds) });
       hub.finish();
       await onExit(c);
     })(),

@@ -3,7 +3,8 @@ import { conflict, notModified } from '../errors.js';
 import { log } from '../log.js';
 import { cgroupPath, emitContainerEvent, type ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
-import { parseSignal, SIGKILL, SIGTERM } from './signals.js';
+import { signalEndsRun } from './restart-policy.js';
+import { parseSignal, SIGKILL } from './signals.js';
 
 async function thawIfPaused(ctx: ContainerContext, c: ContainerRecord): Promise<void> {
   if (!c.State.Paused) return;
@@ -17,7 +18,14 @@ async function thawIfPaused(ctx: ContainerContext, c: ContainerRecord): Promise<
  */
 export async function stopContainer(ctx: ContainerContext, c: ContainerRecord, timeout: number | undefined, signal?: string): Promise<void> {
   const task = ctx.tasks.get(c.Id);
-  if (!task) throw notModified('container already stopped');
+  if (!task) {
+    // Restarting (waiting out its backoff): stopping cancels the restart.
+    if (await ctx.restarts.cancel(c)) {
+      emitContainerEvent(ctx, c, 'stop');
+      return;
+    }
+    throw notModified('container already stopped');
+  }
   task.stopRequested = true;
   const sig = parseSignal(signal || c.Config.StopSignal || 'SIGTERM');
   const seconds = timeout ?? c.Config.StopTimeout ?? 10;
@@ -41,12 +49,19 @@ export async function stopContainer(ctx: ContainerContext, c: ContainerRecord, t
 
 /** `POST /containers/{id}/kill`: any signal; the container must be running. */
 export async function killContainer(ctx: ContainerContext, c: ContainerRecord, signal: string | null): Promise<void> {
-  const task = ctx.tasks.get(c.Id);
-  if (!task) throw conflict(`Cannot kill container: ${c.Name}: Container ${c.Id} is not running`);
   const sig = signal ? parseSignal(signal) : SIGKILL;
+  const task = ctx.tasks.get(c.Id);
+  if (!task) {
+    // Restarting: no process to signal; a signal that ends the run cancels the restart (moby).
+    if (c.State.Restarting && ctx.restarts.isPending(c.Id)) {
+      if (signalEndsRun(c, sig)) await ctx.restarts.cancel(c);
+      return;
+    }
+    throw conflict(`Cannot kill container: ${c.Name}: Container ${c.Id} is not running`);
+  }
   log.info('container.kill', { id: c.Id.slice(0, 12), signal: sig });
   emitContainerEvent(ctx, c, 'kill', { signal: String(sig) });
-  if (sig === SIGKILL || sig === SIGTERM) task.stopRequested = true;
+  if (signalEndsRun(c, sig)) task.stopRequested = true;
   task.process.kill(sig);
   if (sig === SIGKILL) {
     // A frozen task cannot die: thaw so the kill lands, and wait so `docker kill` returns after it.

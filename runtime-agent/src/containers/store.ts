@@ -1,12 +1,15 @@
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, invalid, notFound } from '../errors.js';
+import { conflict, errnoCode, invalid, notFound } from '../errors.js';
 import { log } from '../log.js';
 import { readJson, writeJsonAtomic } from '../store/json-file.js';
 import type { DataLayout } from '../store/layout.js';
 import type { ContainerRecord } from './model.js';
 
 const RECORD = 'container.json';
+/** A removal renames the directory to this first, so a crash never leaves half a container. */
+const REMOVING_SUFFIX = '.removing';
+const CONTAINER_ID = /^[0-9a-f]{64}$/;
 
 /**
  * Every container record, in memory and on disk (`containers/<id>/container.json`).
@@ -23,6 +26,12 @@ export class ContainerStore {
   async load(): Promise<ContainerRecord[]> {
     await mkdir(this.layout.containersDir, { recursive: true, mode: 0o700 });
     for (const id of await readdir(this.layout.containersDir)) {
+      if (!CONTAINER_ID.test(id)) {
+        // A removal cut short (`<id>.removing`), or something that is not ours to keep.
+        log.warn('container.discard-leftover', { dir: id });
+        await rm(join(this.layout.containersDir, id), { recursive: true, force: true });
+        continue;
+      }
       const record = await readJson<ContainerRecord>(join(this.layout.container(id), RECORD));
       if (!record) {
         // A create that died before its record was written: nothing the user made.
@@ -99,6 +108,13 @@ export class ContainerStore {
   async remove(id: string): Promise<void> {
     this.byId.delete(id);
     await this.saving.get(id);
-    await rm(this.layout.container(id), { recursive: true, force: true });
+    const dir = this.layout.container(id);
+    try {
+      await rename(dir, dir + REMOVING_SUFFIX);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    await rm(dir + REMOVING_SUFFIX, { recursive: true, force: true });
   }
 }

@@ -22,13 +22,19 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(h / 24 / 365)} years`;
 }
 
+function healthSuffix(c: ContainerRecord): string {
+  const h = c.State.Health;
+  if (!h) return '';
+  return h.Status === 'starting' ? ' (health: starting)' : ` (${h.Status})`;
+}
+
 /** The STATUS column of `docker ps`. */
 export function statusText(c: ContainerRecord, now = Date.now()): string {
   const s = c.State;
   switch (s.Status) {
     case 'running':
     case 'paused':
-      return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : ''}`;
+      return `Up ${humanDuration(now - Date.parse(s.StartedAt))}${s.Paused ? ' (Paused)' : healthSuffix(c)}`;
     case 'restarting':
       return `Restarting (${s.ExitCode}) ${humanDuration(now - Date.parse(s.FinishedAt))} ago`;
     case 'removing':

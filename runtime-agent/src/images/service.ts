@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { invalid } from '../errors.js';
 import { log } from '../log.js';
+import type { EventBus } from '../events/bus.js';
 import type { DataLayout } from '../store/layout.js';
 import { ContentStore } from './content-store.js';
 import { deleteImage, type DeleteItem, type DeleteOptions } from './delete.js';
@@ -20,11 +21,23 @@ import { planSave, writeSave, type SaveEntry } from './save.js';
 import type { Image, ImageProvider } from './types.js';
 import type { LayerAddon } from './whiteouts.js';
 
+interface DeletionSnapshot {
+  readonly ids: ReadonlyMap<string, Digest>;
+  readonly refs: ReadonlyMap<string, Digest>;
+  readonly labels: ReadonlyMap<Digest, Readonly<Record<string, string>>>;
+}
+
 export interface ImageServiceDeps {
   readonly layout: DataLayout;
   /** mknod and lsetxattr, for whiteouts, device nodes and xattrs while unpacking layers. */
   readonly addon: LayerAddon;
   readonly users: ContainerUsers;
+  /**
+   * Where image events go (Docker's: tag, untag, delete, load, import, save, prune). Actor ID
+   * is the image ID; attributes are the image's labels and `name`: the reference for tag and
+   * untag, the image ID for the others.
+   */
+  readonly events?: EventBus;
 }
 
 /**
@@ -35,9 +48,11 @@ export interface ImageServiceDeps {
 export class ImageService implements ImageProvider {
   readonly store: ImageStore;
   private readonly layout: DataLayout;
+  private readonly events: EventBus | undefined;
 
   constructor(deps: ImageServiceDeps) {
     this.layout = deps.layout;
+    this.events = deps.events;
     const content = new ContentStore(deps.layout.blobsDir, deps.layout.tmpDir);
     const layers = new LayerStore(deps.layout, content, deps.addon);
     this.store = new ImageStore(deps.layout, content, layers, deps.users);
@@ -87,22 +102,40 @@ export class ImageService implements ImageProvider {
     const image = this.store.find(name);
     await this.store.exclusive(() => this.store.tag(image.id, ref, true));
     log.info('image.tag', { id: image.id, tag: familiarString(ref) });
+    this.emit('tag', image.id, familiarString(ref));
   }
 
   async remove(name: string, opts: DeleteOptions): Promise<DeleteItem[]> {
-    return (await this.store.exclusive(() => deleteImage(this.store, name, opts))).items;
+    return this.store.exclusive(async () => {
+      const before = this.snapshot();
+      const { items } = await deleteImage(this.store, name, opts);
+      this.emitDeletions(items, before);
+      return items;
+    });
   }
 
   prune(opts: PruneOptions): Promise<PruneReport> {
-    return this.store.exclusive(() => pruneImages(this.store, opts));
+    return this.store.exclusive(async () => {
+      const before = this.snapshot();
+      const report = await pruneImages(this.store, opts);
+      this.emitDeletions(report.ImagesDeleted ?? [], before);
+      this.events?.emit('image', 'prune', '', { reclaimed: String(report.SpaceReclaimed) });
+      return report;
+    });
   }
 
-  load(body: Readable, quiet: boolean, out: LoadOutput): Promise<LoadedImage[]> {
-    return loadImages(this.store, this.layout.tmpDir, body, out, quiet);
+  async load(body: Readable, quiet: boolean, out: LoadOutput): Promise<LoadedImage[]> {
+    const loaded = await loadImages(this.store, this.layout.tmpDir, body, out, quiet);
+    for (const image of loaded) this.emit('load', image.id, image.id);
+    return loaded;
   }
 
-  import(body: Readable, opts: ImportOptions): Promise<Digest> {
-    return importImage(this.store, body, opts);
+  async import(body: Readable, opts: ImportOptions): Promise<Digest> {
+    const id = await importImage(this.store, body, opts);
+    const ref = opts.repo !== '' ? repoTagReference(opts.repo, opts.tag) : undefined;
+    if (ref !== undefined) this.emit('tag', id, familiarString(ref));
+    this.emit('import', id, id);
+    return id;
   }
 
   /** Resolves the names to save; fails (404/400) before anything is written. */
@@ -111,7 +144,40 @@ export class ImageService implements ImageProvider {
     return planSave(this.store, names);
   }
 
-  writeSave(plan: readonly SaveEntry[], out: Writable): Promise<void> {
-    return writeSave(this.store, plan, out);
+  async writeSave(plan: readonly SaveEntry[], out: Writable): Promise<void> {
+    await writeSave(this.store, plan, out);
+    for (const entry of plan) this.emit('save', entry.image.id, entry.image.id);
+  }
+
+  /** One image event, with the image's labels while it still exists (as Docker does). */
+  private emit(action: string, id: Digest, name: string, formerLabels?: Readonly<Record<string, string>>): void {
+    if (!this.events) return;
+    const labels = this.store.get(id)?.config.config?.Labels ?? formerLabels ?? {};
+    this.events.emit('image', action, id, { ...labels, name });
+  }
+
+  /** Image IDs, their labels and which image each familiar reference names, before a deletion. */
+  private snapshot(): DeletionSnapshot {
+    const ids = new Map<string, Digest>();
+    const refs = new Map<string, Digest>();
+    const labels = new Map<Digest, Readonly<Record<string, string>>>();
+    for (const image of this.store.all()) {
+      ids.set(image.id, image.id);
+      labels.set(image.id, image.config.config?.Labels ?? {});
+      for (const ref of this.store.refs.referencesOf(image.id)) refs.set(familiarString(ref), image.id);
+    }
+    return { ids, refs, labels };
+  }
+
+  /** `untag` per reference removed (with the labels it had), `delete` per image deleted (not per layer). */
+  private emitDeletions(items: readonly DeleteItem[], before: DeletionSnapshot): void {
+    for (const item of items) {
+      if (item.Untagged !== undefined) {
+        const id = before.refs.get(item.Untagged);
+        if (id !== undefined) this.emit('untag', id, item.Untagged, before.labels.get(id));
+      }
+      const deleted = item.Deleted !== undefined ? before.ids.get(item.Deleted) : undefined;
+      if (deleted !== undefined) this.emit('delete', deleted, deleted);
+    }
   }
 }

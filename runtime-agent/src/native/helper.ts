@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { BerthError, errnoCode, messageOf, systemError } from '../errors.js';
+import { BerthError, errnoCode, invalid, messageOf, systemError } from '../errors.js';
 import { HelperChannel } from './channel.js';
 import { helperPath } from './paths.js';
-import type { ProcessSpec } from './protocol.js';
-import { encodeProcessSpec } from './spec-encoding.js';
+import type { ExecSpec, ProcessSpec } from './protocol.js';
+import { encodeExecSpec, encodeProcessSpec, MAX_TERMINAL_SIZE } from './spec-encoding.js';
 import { ContainerStartError } from './start-error.js';
 
 export { ContainerStartError } from './start-error.js';
@@ -17,24 +17,39 @@ export interface ExitStatus {
   readonly signal: number;
 }
 
-/** A running container init, started by the helper (which stays as its shim, `berth-shim`). */
+/**
+ * A running process started by the helper (which stays as its shim, `berth-shim`): a
+ * container's init (`startContainerProcess`) or a process exec'd into a running container
+ * (`startExecProcess`).
+ */
 export interface ContainerProcess {
-  /** The container init's PID on the host. */
+  /** The process's PID on the host. */
   readonly pid: number;
-  /** Its stdin when started with `stdin: 'pipe'`; ending it gives the process EOF. */
+  /**
+   * Its stdin when started with `stdin: 'pipe'`; ending it gives the process EOF. With a TTY it
+   * feeds the terminal, and ending it leaves the terminal open until the process exits (the
+   * process sees EOF only from a ^D typed into it), as Docker does.
+   */
   readonly stdin: Writable | null;
-  /** Its output; each ends on its own once the process and its children are gone. */
+  /** Its output; each ends on its own once the process and its children are gone. With a TTY,
+   *  stdout carries the terminal (`\r\n` line ends) and stderr ends at once, empty. */
   readonly stdout: Readable;
   readonly stderr: Readable;
-  /** Settles once the init has exited and the helper is reaped; never rejects. */
+  /** Settles once the process has exited and the helper is reaped; never rejects. */
   readonly exited: Promise<ExitStatus>;
-  /** Sends a signal to the init (ESRCH ignored; a no-op once it has exited). */
+  /** Sends a signal to the process (ESRCH ignored; a no-op once it has exited). */
   kill(signal: NodeJS.Signals | number): void;
+  /**
+   * Sets the terminal's size (the process gets SIGWINCH). `rows` and `cols` are integers from 1
+   * to 65535 (else an `invalid-parameter` BerthError); a no-op without a TTY or after the exit.
+   */
+  resize(rows: number, cols: number): void;
 }
 
 export interface StartOptions {
   readonly stdin: 'pipe' | 'ignore';
-  /** Called with the init's host PID while it waits: join it to its cgroup, wire its network. */
+  /** Called with the process's host PID while it waits: join it to its cgroup (and, for a
+   *  container's init, wire its network). */
   readonly onPid: (pid: number) => Promise<void>;
 }
 
@@ -49,8 +64,36 @@ const KILLED: ExitStatus = { code: 137, signal: 9 };
  * its child, and this waits until the helper itself is reaped.
  */
 export async function startContainerProcess(spec: ProcessSpec, opts: StartOptions): Promise<ContainerProcess> {
-  const payload = encodeProcessSpec(spec);
-  const helper = spawn(helperPath, ['run'], { stdio: [opts.stdin, 'pipe', 'pipe', 'pipe'] });
+  return startHelper({ mode: 'run', payload: encodeProcessSpec(spec), tty: spec.tty, what: "the container's process" }, opts);
+}
+
+/**
+ * Starts a process inside a running container (`docker exec`) through `berth-helper exec`: it
+ * joins the namespaces of `spec.containerPid`; `onPid` gets the new process's host PID to put
+ * it in the container's cgroup before it joins the mount namespace and execs. Same protocol,
+ * failures and result as startContainerProcess; a container whose process is gone fails at
+ * stage `namespaces` (`the container's process N is not running`).
+ */
+export async function startExecProcess(spec: ExecSpec, opts: StartOptions): Promise<ContainerProcess> {
+  return startHelper({ mode: 'exec', payload: encodeExecSpec(spec), tty: spec.tty, what: 'the exec process' }, opts);
+}
+
+interface HelperStart {
+  readonly mode: 'run' | 'exec';
+  readonly payload: Buffer;
+  readonly tty: boolean;
+  /** For wrapped errors: "starting <what>: ...". */
+  readonly what: string;
+}
+
+function terminalSize(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TERMINAL_SIZE) {
+    throw invalid(`resize: ${name} must be an integer from 1 to ${MAX_TERMINAL_SIZE}, received ${value}`);
+  }
+}
+
+async function startHelper(start: HelperStart, opts: StartOptions): Promise<ContainerProcess> {
+  const helper = spawn(helperPath, [start.mode], { stdio: [opts.stdin, 'pipe', 'pipe', 'pipe'] });
   let spawnError: Error | undefined;
   const helperGone = new Promise<void>((resolve) => {
     helper.once('exit', () => resolve());
@@ -68,7 +111,7 @@ export async function startContainerProcess(spec: ProcessSpec, opts: StartOption
 
   let pid: number;
   try {
-    control.write(payload);
+    control.write(start.payload);
     const first = await channel.expect('pid', 'error');
     if (first.type === 'error') throw new ContainerStartError(first.stage, first.errno, first.message);
     pid = first.pid;
@@ -86,7 +129,7 @@ export async function startContainerProcess(spec: ProcessSpec, opts: StartOption
       const hint = errnoCode(spawnError) === 'ENOENT' ? ': run npm install to build it' : '';
       throw systemError(`cannot run ${helperPath}: ${spawnError.message}${hint}`, spawnError);
     }
-    throw err instanceof BerthError ? err : systemError(`starting the container's process: ${messageOf(err)}`, err);
+    throw err instanceof BerthError ? err : systemError(`starting ${start.what}: ${messageOf(err)}`, err);
   }
 
   let finished = false;
@@ -96,7 +139,7 @@ export async function startContainerProcess(spec: ProcessSpec, opts: StartOption
       const m = await channel.expect('exit');
       status = { code: m.code, signal: m.signal };
     } catch {
-      // The helper died without a word (SIGKILLed?): its death took the init with it.
+      // The helper died without a word (SIGKILLed?): its death took its child with it.
     }
     finished = true;
     await helperGone;
@@ -116,6 +159,12 @@ export async function startContainerProcess(spec: ProcessSpec, opts: StartOption
       } catch (err) {
         if (errnoCode(err) !== 'ESRCH') throw err;
       }
+    },
+    resize(rows: number, cols: number): void {
+      terminalSize('rows', rows);
+      terminalSize('cols', cols);
+      if (!start.tty || finished || control.destroyed || !control.writable) return;
+      control.write(`resize ${rows} ${cols}\n`);
     },
   };
 }

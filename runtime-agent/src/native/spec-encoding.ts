@@ -1,9 +1,10 @@
 import { invalid } from '../errors.js';
-import type { ProcessSpec } from './protocol.js';
+import type { ExecSpec, ProcessSpec } from './protocol.js';
 
 /**
- * ProcessSpec → the helper's wire format (docs/helper-protocol.md): NUL-terminated
- * `key=value` records, `version=1` first, `end` last. Repeated keys make lists, in order.
+ * ProcessSpec / ExecSpec → the helper's wire format (docs/helper-protocol.md): NUL-terminated
+ * `key=value` records, `version=1` first, `end` last. Repeated keys make lists, in order;
+ * `berth-helper run` and `berth-helper exec` take different sets of keys.
  * Everything the helper would refuse is refused here first, as an `invalid-parameter`
  * BerthError naming the field: a NUL in any string (it would cut the record), a tab in a
  * mount field (the field separator), separators overlay cannot take in layer paths.
@@ -17,6 +18,9 @@ export const RLIMIT_NAMES: readonly string[] = [
 ];
 
 const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel
+const MAX_PID = 0x7fffffff;
+/** struct winsize holds rows and cols as unsigned shorts. */
+export const MAX_TERMINAL_SIZE = 65535;
 
 function refuse(field: string, problem: string): never {
   throw invalid(`process spec: ${field} ${problem}`);
@@ -49,8 +53,32 @@ function rlimitValue(field: string, value: number): string {
   return integer(field, value, 0, Number.MAX_SAFE_INTEGER);
 }
 
-function records(spec: ProcessSpec): [string, string][] {
-  const r: [string, string][] = [['version', String(SPEC_VERSION)]];
+type Records = [string, string][];
+
+/** The command and its identity: the same keys, in the same order, for run and exec. */
+function commandRecords(r: Records, spec: ProcessSpec | ExecSpec): void {
+  if (spec.args.length === 0) refuse('args', 'is empty: no command to run');
+  spec.args.forEach((a, i) => r.push(['arg', text(`args[${i}]`, a)]));
+  spec.env.forEach((e, i) => r.push(['env', text(`env[${i}]`, e)]));
+  r.push(['cwd', absolute('cwd', spec.cwd)]);
+  r.push(['uid', integer('user.uid', spec.user.uid, 0, MAX_ID)], ['gid', integer('user.gid', spec.user.gid, 0, MAX_ID)]);
+  spec.user.additionalGids.forEach((g, i) => r.push(['additional-gid', integer(`user.additionalGids[${i}]`, g, 0, MAX_ID)]));
+  spec.capabilities.forEach((c, i) => r.push(['cap', integer(`capabilities[${i}]`, c, 0, 63)]));
+}
+
+/** `tty`, and the initial size when there is a terminal to size (ignored without one). */
+function terminalRecords(r: Records, spec: ProcessSpec | ExecSpec): void {
+  r.push(['tty', flag(spec.tty)]);
+  if (spec.tty && spec.consoleSize) {
+    r.push(
+      ['console-rows', integer('consoleSize.rows', spec.consoleSize.rows, 0, MAX_TERMINAL_SIZE)],
+      ['console-cols', integer('consoleSize.cols', spec.consoleSize.cols, 0, MAX_TERMINAL_SIZE)],
+    );
+  }
+}
+
+function processRecords(spec: ProcessSpec): Records {
+  const r: Records = [['version', String(SPEC_VERSION)]];
   const { rootfs } = spec;
   if (rootfs.lower.length === 0) refuse('rootfs.lower', 'is empty');
   for (const [i, dir] of rootfs.lower.entries()) {
@@ -63,13 +91,7 @@ function records(spec: ProcessSpec): [string, string][] {
   }
   r.push(['target', absolute('rootfs.target', rootfs.target)], ['rootfs-readonly', flag(rootfs.readonly)]);
   r.push(['hostname', text('hostname', spec.hostname)]);
-  if (spec.args.length === 0) refuse('args', 'is empty: no command to run');
-  spec.args.forEach((a, i) => r.push(['arg', text(`args[${i}]`, a)]));
-  spec.env.forEach((e, i) => r.push(['env', text(`env[${i}]`, e)]));
-  r.push(['cwd', absolute('cwd', spec.cwd)]);
-  r.push(['uid', integer('user.uid', spec.user.uid, 0, MAX_ID)], ['gid', integer('user.gid', spec.user.gid, 0, MAX_ID)]);
-  spec.user.additionalGids.forEach((g, i) => r.push(['additional-gid', integer(`user.additionalGids[${i}]`, g, 0, MAX_ID)]));
-  spec.capabilities.forEach((c, i) => r.push(['cap', integer(`capabilities[${i}]`, c, 0, 63)]));
+  commandRecords(r, spec);
   const net = spec.network;
   r.push(['net', net.kind === 'path' ? absolute('network.path', net.path) : net.kind]);
   spec.mounts.forEach((m, i) => {
@@ -97,13 +119,33 @@ function records(spec: ProcessSpec): [string, string][] {
     ['open-stdin', flag(spec.openStdin)],
     ['oom-score-adj', integer('oomScoreAdj', spec.oomScoreAdj, -1000, 1000)],
   );
+  terminalRecords(r, spec);
+  r.push(['init', flag(spec.init)]);
   return r;
 }
 
-/** Encodes a spec for the helper's fd 3; throws `invalid-parameter` for what it cannot carry. */
-export function encodeProcessSpec(spec: ProcessSpec): Buffer {
-  const body = records(spec).map(([k, v]) => `${k}=${v}\0`).join('');
+function execRecords(spec: ExecSpec): Records {
+  const r: Records = [['version', String(SPEC_VERSION)]];
+  r.push(['container-pid', integer('containerPid', spec.containerPid, 1, MAX_PID)]);
+  commandRecords(r, spec);
+  r.push(['no-new-privileges', flag(spec.noNewPrivileges)], ['open-stdin', flag(spec.openStdin)]);
+  terminalRecords(r, spec);
+  return r;
+}
+
+function encode(r: Records): Buffer {
+  const body = r.map(([k, v]) => `${k}=${v}\0`).join('');
   return Buffer.from(`${body}end\0`, 'utf8');
+}
+
+/** Encodes a spec for `berth-helper run`; throws `invalid-parameter` for what it cannot carry. */
+export function encodeProcessSpec(spec: ProcessSpec): Buffer {
+  return encode(processRecords(spec));
+}
+
+/** Encodes an exec spec for `berth-helper exec`; throws `invalid-parameter` for what it cannot carry. */
+export function encodeExecSpec(spec: ExecSpec): Buffer {
+  return encode(execRecords(spec));
 }
 
 /** The records of an encoded spec, in order, without the final `end` (for tests and logs). */

@@ -72,3 +72,21 @@ describe('json-file logs', () => {
     expect(() => parseLogTime('yesterday', 'since')).toThrow(/invalid value for "since"/);
   });
 });
+
+describe('json-file logs after a crash', () => {
+  it('ends a torn last line so the next run\'s first entry stays readable', async () => {
+    const { appendFileSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'berth-logs-'));
+    try {
+      const path = join(dir, 'c.log');
+      appendFileSync(path, '{"log":"whole\\n","stream":"stdout","time":"2026-01-01T00:00:00.000Z"}\n{"log":"tor');
+      const w = new JsonFileWriter(path, { maxSize: undefined, maxFiles: 1 }, () => undefined);
+      w.write('stdout', Buffer.from('next run\n'));
+      w.close();
+      const entries = await readLogEntries([path], all);
+      expect(entries.map((e) => e.log)).toEqual(['whole\n', 'next run\n']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

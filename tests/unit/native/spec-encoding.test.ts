@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isBerthError } from '../../../runtime-agent/src/errors.js';
 import { decodeHelperMessage } from '../../../runtime-agent/src/native/message-decoding.js';
-import type { ProcessSpec } from '../../../runtime-agent/src/native/protocol.js';
-import { decodeSpecRecords, encodeProcessSpec } from '../../../runtime-agent/src/native/spec-encoding.js';
+import type { ExecSpec, ProcessSpec } from '../../../runtime-agent/src/native/protocol.js';
+import { decodeSpecRecords, encodeExecSpec, encodeProcessSpec } from '../../../runtime-agent/src/native/spec-encoding.js';
 import { ContainerStartError } from '../../../runtime-agent/src/native/start-error.js';
 
 const spec: ProcessSpec = {
@@ -25,6 +25,21 @@ const spec: ProcessSpec = {
   privileged: false,
   openStdin: true,
   oomScoreAdj: -500,
+  tty: true,
+  consoleSize: { rows: 24, cols: 80 },
+  init: true,
+};
+
+const exec: ExecSpec = {
+  containerPid: 4242,
+  args: ['sh', '-c', 'id'],
+  env: ['PATH=/bin', 'TERM=xterm'],
+  cwd: '/srv',
+  user: { uid: 1000, gid: 1000, additionalGids: [5] },
+  capabilities: [0, 31],
+  noNewPrivileges: true,
+  openStdin: false,
+  tty: false,
 };
 
 function refusal(s: ProcessSpec): string {
@@ -76,7 +91,29 @@ describe('encodeProcessSpec', () => {
       ['privileged', '0'],
       ['open-stdin', '1'],
       ['oom-score-adj', '-500'],
+      ['tty', '1'],
+      ['console-rows', '24'],
+      ['console-cols', '80'],
+      ['init', '1'],
     ]);
+  });
+
+  it('sends a console size only with a tty, and none when not given', () => {
+    const keys = (s: ProcessSpec) => decodeSpecRecords(encodeProcessSpec(s)).map(([k]) => k);
+    expect(keys({ ...spec, tty: false })).not.toContain('console-rows');
+    expect(decodeSpecRecords(encodeProcessSpec({ ...spec, tty: false, init: false })).slice(-2)).toEqual([
+      ['tty', '0'],
+      ['init', '0'],
+    ]);
+    const { consoleSize: _omitted, ...withoutSize } = spec;
+    expect(keys(withoutSize)).not.toContain('console-cols');
+    expect(decodeSpecRecords(encodeProcessSpec({ ...spec, consoleSize: { rows: 0, cols: 0 } }))).toContainEqual(['console-rows', '0']);
+  });
+
+  it('refuses a console size out of range', () => {
+    expect(refusal({ ...spec, consoleSize: { rows: 65536, cols: 80 } })).toMatch(/consoleSize.rows must be an integer from 0 to 65535/);
+    expect(refusal({ ...spec, consoleSize: { rows: 24, cols: -1 } })).toMatch(/consoleSize.cols/);
+    expect(refusal({ ...spec, consoleSize: { rows: 24.5, cols: 80 } })).toMatch(/consoleSize.rows/);
   });
 
   it('encodes the network kinds and keeps newlines and UTF-8 intact', () => {
@@ -125,6 +162,52 @@ describe('encodeProcessSpec', () => {
     expect(refusal({ ...spec, rlimits: [{ type: 'files', soft: 1, hard: 1 }] })).toMatch(/rlimits\[0\].type/);
     expect(refusal({ ...spec, rlimits: [{ type: 'nofile', soft: 10, hard: 5 }] })).toMatch(/soft limit above/);
     expect(refusal({ ...spec, rlimits: [{ type: 'nofile', soft: -1, hard: 5 }] })).toMatch(/soft limit above/);
+  });
+});
+
+describe('encodeExecSpec', () => {
+  it('writes the exec record set: the container PID, the command and its identity, the terminal', () => {
+    expect(decodeSpecRecords(encodeExecSpec(exec))).toEqual([
+      ['version', '1'],
+      ['container-pid', '4242'],
+      ['arg', 'sh'],
+      ['arg', '-c'],
+      ['arg', 'id'],
+      ['env', 'PATH=/bin'],
+      ['env', 'TERM=xterm'],
+      ['cwd', '/srv'],
+      ['uid', '1000'],
+      ['gid', '1000'],
+      ['additional-gid', '5'],
+      ['cap', '0'],
+      ['cap', '31'],
+      ['no-new-privileges', '1'],
+      ['open-stdin', '0'],
+      ['tty', '0'],
+    ]);
+    expect(decodeSpecRecords(encodeExecSpec({ ...exec, tty: true, consoleSize: { rows: 50, cols: 132 } })).slice(-3)).toEqual([
+      ['tty', '1'],
+      ['console-rows', '50'],
+      ['console-cols', '132'],
+    ]);
+  });
+
+  it('refuses what the helper could not carry', () => {
+    const refused = (s: ExecSpec): string => {
+      try {
+        encodeExecSpec(s);
+      } catch (err) {
+        expect(isBerthError(err, 'invalid-parameter')).toBe(true);
+        return (err as Error).message;
+      }
+      throw new Error('expected the exec spec to be refused');
+    };
+    expect(refused({ ...exec, containerPid: 0 })).toMatch(/containerPid must be an integer from 1/);
+    expect(refused({ ...exec, containerPid: 1.5 })).toMatch(/containerPid/);
+    expect(refused({ ...exec, args: [] })).toMatch(/args is empty/);
+    expect(refused({ ...exec, cwd: 'relative' })).toMatch(/cwd must be an absolute path/);
+    expect(refused({ ...exec, env: ['A=\0'] })).toMatch(/env\[0\] contains a NUL byte/);
+    expect(refused({ ...exec, tty: true, consoleSize: { rows: 1, cols: 70000 } })).toMatch(/consoleSize.cols/);
   });
 });
 

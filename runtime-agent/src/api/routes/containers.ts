@@ -11,6 +11,7 @@ import { inspectView, summaryView } from '../../containers/view.js';
 import { parseWaitCondition } from '../../containers/waiters.js';
 import { boolParam, intParam, matchLabels, parseFilters } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
+import { terminalSize } from './exec.js';
 
 function sendJson(ctx: RequestContext, status: number, value: unknown): void {
   const body = JSON.stringify(value);
@@ -77,6 +78,17 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
   router.post('/containers/:id/unpause', async (ctx) => {
     await containers.unpause(ctx.params.id as string);
     noContent(ctx);
+  });
+
+  router.post('/containers/:id/resize', async (ctx) => {
+    const { rows, cols } = terminalSize(ctx);
+    containers.resize(ctx.params.id as string, rows, cols);
+    ctx.res.writeHead(200).end();
+  });
+
+  router.post('/containers/:id/update', async (ctx) => {
+    const warnings = await containers.update(ctx.params.id as string, await ctx.json<unknown>());
+    sendJson(ctx, 200, { Warnings: warnings });
   });
 
   router.post('/containers/:id/rename', async (ctx) => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { invalid } from '../../errors.js';
 import type { LogConfig } from '../model.js';
 
@@ -71,6 +71,22 @@ export class JsonFileWriter {
   ) {
     this.fd = openSync(path, 'a', 0o640);
     this.size = statSync(path).size;
+    if (this.size > 0) this.repairTornLine();
+  }
+
+  /** A crash mid-write leaves a line without its newline: end it so the next entry stands alone. */
+  private repairTornLine(): void {
+    const last = Buffer.alloc(1);
+    const fd = openSync(this.path, 'r');
+    try {
+      readSync(fd, last, 0, 1, this.size - 1);
+    } finally {
+      closeSync(fd);
+    }
+    if (last[0] !== 0x0a) {
+      writeSync(this.fd, '\n');
+      this.size += 1;
+    }
   }
 
   write(stream: 'stdout' | 'stderr', chunk: Buffer): void {
