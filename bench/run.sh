@@ -31,4 +31,5 @@ if [ "${BENCH_DOCKERD:-1}" = 1 ] && refd_available; then
 else
   echo "bench: dockerd not installed (or BENCH_DOCKERD=0): no Docker column" >&2
 fi
-node .tmp/bench/bench/start-latency.js ${dockerd_args[@]+"${dockerd_args[@]}"} "$@"
+# BENCH=observe runs issue 3's exec latency and stats cost instead of start latency.
+node ".tmp/bench/bench/${BENCH:-start-latency}.js" ${dockerd_args[@]+"${dockerd_args[@]}"} "$@"

@@ -36,6 +36,14 @@ export interface CgroupLimits {
   readonly devices?: 'default' | 'all';
 }
 
+/** The memory controller's counters, as both drivers read them (bytes; `stat` is memory.stat). */
+export interface MemoryCounters {
+  usage: number;
+  limit: number;
+  maxUsage: number;
+  stat: Record<string, number>;
+}
+
 /** Raw counters read from the cgroup files, in Docker's units. */
 export interface CgroupStats {
   /** Total CPU time used, nanoseconds. */

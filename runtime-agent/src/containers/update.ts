@@ -29,19 +29,10 @@ const IGNORED_FIELDS = ['BlkioWeight', 'CpuRealtimePeriod', 'CpuRealtimeRuntime'
 const POLICIES = ['no', 'always', 'unless-stopped', 'on-failure'] as const;
 
 /** The body of the request (moby's `container.UpdateConfig`): Resources plus RestartPolicy. */
-export interface UpdateRequest {
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  PidsLimit?: number;
-  RestartPolicy?: RestartPolicy;
-}
+export type UpdateRequest = Pick<
+  HostConfig,
+  'Memory' | 'MemorySwap' | 'MemoryReservation' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'PidsLimit' | 'RestartPolicy'
+>;
 
 const cannotUpdate = (c: ContainerRecord, why: string): BerthError => conflict(`Cannot update container ${c.Id}: ${why}`);
 

@@ -8,7 +8,7 @@
  * memory limit, otherwise lower the memory limit first.
  */
 import { totalmem } from 'node:os';
-import type { CgroupLimits } from '../cgroup.js';
+import type { CgroupLimits, MemoryCounters } from '../cgroup.js';
 import type { CgroupDir } from '../dir.js';
 import { memoryLimitOf, memorySwapLimitOf } from '../limits.js';
 
@@ -43,14 +43,7 @@ export async function memoryOomKilled(dir: CgroupDir): Promise<boolean> {
   return control.under_oom === 1;
 }
 
-export interface MemoryStats {
-  usage: number;
-  limit: number;
-  maxUsage: number;
-  stat: Record<string, number>;
-}
-
-export async function readMemoryStats(dir: CgroupDir): Promise<MemoryStats> {
+export async function readMemoryStats(dir: CgroupDir): Promise<MemoryCounters> {
   const [usage, limit, maxUsage, stat] = await Promise.all([
     dir.readNumber('memory.usage_in_bytes'),
     dir.readNumber(LIMIT),

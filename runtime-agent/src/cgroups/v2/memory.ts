@@ -5,7 +5,7 @@
  * `memory.stat`.
  */
 import { totalmem } from 'node:os';
-import type { CgroupLimits } from '../cgroup.js';
+import type { CgroupLimits, MemoryCounters } from '../cgroup.js';
 import type { CgroupDir } from '../dir.js';
 import { memoryLimitOf, memorySwapLimitOf } from '../limits.js';
 import { log } from '../../log.js';
@@ -29,14 +29,7 @@ export async function memoryOomKilled(dir: CgroupDir): Promise<boolean> {
   return ((await dir.readKeyed('memory.events')).oom_kill ?? 0) > 0;
 }
 
-export interface MemoryStats {
-  usage: number;
-  limit: number;
-  maxUsage: number;
-  stat: Record<string, number>;
-}
-
-export async function readMemoryStats(dir: CgroupDir): Promise<MemoryStats> {
+export async function readMemoryStats(dir: CgroupDir): Promise<MemoryCounters> {
   const [usage, limit, maxUsage, stat] = await Promise.all([
     dir.readNumber('memory.current'),
     dir.readNumber('memory.max'),
