@@ -3,7 +3,8 @@
  * exec'd process's shim (shim.c). The child, in the container's pid namespace, waits for
  * `go` (berthd puts it in the container's cgroup meanwhile), then joins the mount namespace —
  * its root and cwd become the container's — and goes through run's last steps: chdir, the
- * terminal, the container's rlimits, capabilities, user, no_new_privs, exec.
+ * terminal, the container's rlimits and OOM score (read by the parent), capabilities, user,
+ * no_new_privs, exec.
  *
  * The namespaces are joined through a pidfd of the container's init, so a PID reused since
  * berthd read it cannot send us elsewhere: pidfd_open fails (ESRCH) for a process that is
@@ -46,7 +47,7 @@ static _Noreturn void exec_child(const struct spec *spec, const struct child_fds
 	if (spec->tty)
 		console_setup(spec, fds->console); /* the container's /dev/ptmx */
 
-	process_copy_limits(spec->container_pid);
+	process_limits(spec); /* the container init's, read by the parent */
 	caps_prepare(spec->caps);
 	process_identity(spec);
 	caps_apply(spec->caps, spec->uid);
@@ -70,6 +71,8 @@ int exec_main(void)
 		fail("namespaces", errno, "join the namespaces of process %d: %s",
 		     (int)spec.container_pid, errstr(errno));
 	}
+
+	process_read_limits(spec.container_pid, &spec);
 
 	struct child_fds fds;
 	struct shim_start start;

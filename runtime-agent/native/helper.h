@@ -10,6 +10,7 @@
  *   fail.c     error reports: a `error <stage> <errno> <message>` line or, in the child, a
  *              record on the error pipe that the parent turns into that line
  *   shim.c     the parent side of both modes (berth-shim): sync, relay, resize, wait, report
+ *   child.c    the child's first steps in both modes: failure pipe, fds, wait for `go`, stdio
  *   run.c      `run`, the parent side up to clone
  *   init.c     `run`, the child side: the container's setup sequence up to exec
  *   exec.c     `exec`, both sides: join a running container's namespaces, fork, set up, exec
@@ -244,9 +245,10 @@ void net_loopback_up(void);
 /* ---- process.c ------------------------------------------------------------------------- */
 
 void process_limits(const struct spec *spec);
-/* exec: the container init's rlimits and oom_score_adj, copied (as runc gives exec'd
- * processes the container's). */
-void process_copy_limits(pid_t from);
+/* exec: the rlimits and oom_score_adj of the container's init, into the spec for
+ * process_limits (runc gives exec'd processes the container's). `pid` is a host PID: call it
+ * from the host's pid namespace. */
+void process_read_limits(pid_t pid, struct spec *spec);
 void process_identity(const struct spec *spec);
 /* Resets the signal mask and dispositions, looks the command up in the spec's PATH, execs. */
 _Noreturn void process_exec(const struct spec *spec);
@@ -256,9 +258,10 @@ _Noreturn void process_exec(const struct spec *spec);
 /* For each of fds 0/1/2 that is a socket, creates a pipe for the child (child_fds[i]; -1 when
  * the fd passes straight) and returns the relay state the parent pumps. */
 struct relay *relay_create(int child_fds[3]);
-/* With a tty: the child gets nothing (the pty replaces its stdio). fd 2 is ended at once
- * (nothing is written to stderr); 0 → master and master → 1 are relayed once the master is
- * attached. */
+/* With a tty: the child gets nothing (the pty replaces its stdio); 0 → master and
+ * master → 1 are relayed once the master is attached; fd 2 carries nothing and is ended by
+ * relay_finish, with the output (ending it at once would hand berthd an EOF before `started`,
+ * which a stream nobody reads yet loses). */
 struct relay *relay_create_tty(void);
 /* Starts relaying through the pty master (the relay takes its own duplicates). Input EOF
  * closes only the relay's duplicate: the terminal stays open until the process exits. */
@@ -272,5 +275,8 @@ size_t relay_poll_fds(struct relay *r, struct pollfd *pollfds);
 void relay_pump(struct relay *r, const struct pollfd *pollfds, size_t n);
 /* True when every output stream (container stdout/stderr) has reached EOF. */
 bool relay_outputs_done(const struct relay *r);
+/* After the drain, before `exit`: ends what the relay still holds open for berthd (with a
+ * tty, fd 2). */
+void relay_finish(struct relay *r);
 
 #endif

@@ -58,7 +58,7 @@ void process_limits(const struct spec *spec)
 	close(fd);
 }
 
-void process_copy_limits(pid_t from)
+void process_read_limits(pid_t pid, struct spec *spec)
 {
 	static const struct {
 		int resource;
@@ -71,22 +71,27 @@ void process_copy_limits(pid_t from)
 		{ RLIMIT_MSGQUEUE, "msgqueue" }, { RLIMIT_NICE, "nice" },   { RLIMIT_RTPRIO, "rtprio" },
 		{ RLIMIT_RTTIME, "rttime" },
 	};
-	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-		struct rlimit_entry e = { .resource = all[i].resource, .name = all[i].name };
-		if (prlimit(from, (__rlimit_resource_t)e.resource, NULL, &e.limit) != 0)
-			fail("rlimits", errno, "read the container's %s limit: %s", e.name, errstr(errno));
-		set_rlimit(&e);
+	size_t n = sizeof all / sizeof all[0];
+	spec->rlimits = calloc(n, sizeof *spec->rlimits);
+	if (!spec->rlimits)
+		fail("rlimits", ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		struct rlimit_entry *e = &spec->rlimits[i];
+		*e = (struct rlimit_entry){ .resource = all[i].resource, .name = all[i].name };
+		if (prlimit(pid, (__rlimit_resource_t)e->resource, NULL, &e->limit) != 0)
+			fail("rlimits", errno, "read the %s limit of process %d: %s", e->name, (int)pid,
+			     errstr(errno));
 	}
+	spec->nrlimits = spec->rlimits_cap = n;
 
 	char path[64], buf[16] = { 0 };
-	snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)from);
+	snprintf(path, sizeof path, "/proc/%d/oom_score_adj", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
-	if (n <= 0)
+	ssize_t got = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+	if (got <= 0)
 		fail("oom-score-adj", errno, "read %s: %s", path, errstr(errno));
 	close(fd);
-	struct spec adj = { .oom_score_adj = atoi(buf) };
-	process_limits(&adj); /* no rlimits in it: writes oom_score_adj only if it differs */
+	spec->oom_score_adj = atoi(buf);
 }
 
 void process_identity(const struct spec *spec)

@@ -262,6 +262,7 @@ int shim_main(struct shim_start *start)
 	for (char *line; (line = channel_next_line());) /* `go` may already be buffered */
 		on_control_line(&s, line);
 	loop(&s);
+	relay_finish(s.relay);
 
 	int code = WIFEXITED(s.status) ? WEXITSTATUS(s.status) : 128 + WTERMSIG(s.status);
 	int sig = WIFSIGNALED(s.status) ? WTERMSIG(s.status) : 0;

@@ -24,6 +24,7 @@ struct stream {
 };
 
 struct relay {
+	bool tty;	/* fd 2 carries nothing; it is ended by relay_finish */
 	struct stream s[3];
 	int slot_stream[RELAY_MAX_POLLFDS];
 };
@@ -68,14 +69,7 @@ struct relay *relay_create_tty(void)
 	struct relay *r = calloc(1, sizeof *r);
 	if (!r)
 		fail("stdio", ENOMEM, "out of memory");
-	/* Nothing ever reaches stderr: berthd sees its end now. */
-	struct stat st;
-	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode))
-		shutdown(2, SHUT_WR);
-	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null < 0 || dup2(null, 2) != 2)
-		fail("stdio", errno, "put /dev/null on fd 2: %s", errstr(errno));
-	close(null);
+	r->tty = true;
 	return r;
 }
 
@@ -167,4 +161,18 @@ void relay_pump(struct relay *r, const struct pollfd *p, size_t n)
 bool relay_outputs_done(const struct relay *r)
 {
 	return !r->s[1].active && !r->s[2].active;
+}
+
+void relay_finish(struct relay *r)
+{
+	if (!r->tty)
+		return;
+	struct stat st;
+	if (fstat(2, &st) == 0 && S_ISSOCK(st.st_mode))
+		shutdown(2, SHUT_WR);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 2); /* a pipe ends with its last writer */
+		close(null);
+	}
 }

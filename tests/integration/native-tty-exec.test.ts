@@ -171,8 +171,16 @@ describe('a terminal (tty)', () => {
     proc.resize(50, 132);
     proc.stdin?.write('stty size\n');
     await screen.waitFor(/\r\n50 132\r\n/, mark);
-    mark = screen.text.length;
-    proc.stdin?.write('\x04'); // ^D at an empty prompt: the shell reads EOF
+    mark = screen.text.indexOf('50 132');
+    // ^D at an empty prompt: the shell reads EOF. The line editor switches canonical mode off to
+    // read a line, and an EOF typed in the instant before is swallowed: press it again then.
+    await screen.waitFor(/\/ # \S*$/, mark); // the prompt, then busybox asks where the cursor is (ESC[6n)
+    let exited = false;
+    void proc.exited.then(() => (exited = true));
+    for (let i = 0; i < 10 && !exited; i++) {
+      proc.stdin?.write('\x04');
+      await waitFor('the shell to exit', () => exited, 500).catch(() => undefined);
+    }
     expect(await proc.exited).toEqual({ code: 0, signal: 0 });
     expect(await stderr).toBe('');
     expect(screen.text).not.toMatch(/[^\r]\n/); // onlcr: every line end is \r\n
@@ -298,7 +306,7 @@ describe('exec', () => {
         cwd: '/proc',
       }),
     );
-    expect((await finish(proc)).stdout).toBe('uid=1000(berth) gid=1000 groups=5\n/proc\nNoNewPrivs:\t1\nCapBnd:\t0000000000000000\n');
+    expect((await finish(proc)).stdout).toBe('uid=1000(berth) gid=1000 groups=5\n/proc\nCapBnd:\t0000000000000000\nNoNewPrivs:\t1\n');
   });
 
   it.skipIf(!existsSync(PIDS_CGROUP))("joins the container's cgroup when onPid puts it there", async () => {
@@ -346,7 +354,7 @@ describe('exec', () => {
 
   it("allocates a terminal in the container's devpts, sized and resizable", async () => {
     const container = await runningContainer();
-    const once = await exec(execSpec(container, ['sh', '-c', 'tty; stty size; ls /dev/pts'], { tty: true, consoleSize: { rows: 30, cols: 100 } }));
+    const once = await exec(execSpec(container, ['sh', '-c', 'tty; stty size; ls -1 /dev/pts'], { tty: true, consoleSize: { rows: 30, cols: 100 } }));
     expect(await finish(once)).toEqual({ code: 0, signal: 0, stdout: '/dev/pts/0\r\n30 100\r\n0\r\nptmx\r\n', stderr: '' });
 
     const shell = await exec(execSpec(container, ['sh'], { tty: true, openStdin: true, consoleSize: { rows: 30, cols: 100 } }), 'pipe');
@@ -373,6 +381,16 @@ describe('exec', () => {
     const err = await startExecProcess(execSpec(gone, ['true']), { stdin: 'ignore', onPid: noop }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ContainerStartError);
     expect(err).toMatchObject({ code: 'system', stage: 'namespaces', errno: 'ESRCH', message: `the container's process ${gone.pid} is not running` });
+  });
+
+  it('refuses keys that belong to run', async () => {
+    const helper = spawn(helperPath, ['exec'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+    const control = helper.stdio[3] as Socket;
+    const exit = new Promise<number | null>((resolve) => helper.once('exit', (code) => resolve(code)));
+    const reply = collect(control);
+    control.write('version=1\0container-pid=1\0arg=true\0cwd=/\0uid=0\0gid=0\0init=1\0end\0');
+    expect(await exit).toBe(1);
+    expect(await reply).toBe('error spec 22 unknown key "init"\n');
   });
 
   it('kills the exec\'d process when berthd goes away (fd 3 closes)', async () => {

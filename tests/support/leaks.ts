@@ -39,6 +39,12 @@ export interface LeakScope {
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const SHIM_NAME = 'berth-shim';
+/**
+ * Marks this test process: berthd and its shims inherit the environment, so a shim carrying
+ * our tag is ours, and shims of other test runs on the same machine are never counted or killed.
+ */
+const OWNER_TAG = 'BERTH_TEST_OWNER';
+process.env[OWNER_TAG] ??= `${process.pid}-${Date.now()}`;
 
 export async function snapshotResources(): Promise<ResourceSnapshot> {
   const [links, netns, processes] = await Promise.all([listLinks(), listNetns(), listProcesses()]);
@@ -173,6 +179,8 @@ interface ProcessInfo {
   readonly cmdline: string;
   readonly cwd: string;
   readonly cgroups: readonly string[];
+  /** Carries this test process's owner tag in its environment. */
+  readonly ours: boolean;
 }
 
 async function listProcesses(): Promise<ProcessInfo[]> {
@@ -188,7 +196,9 @@ async function listProcesses(): Promise<ProcessInfo[]> {
           readFile(`${dir}/cgroup`, 'utf8'),
         ]);
         const cwd = await readlink(`${dir}/cwd`).catch(() => '');
+        const environ = await readFile(`${dir}/environ`, 'utf8').catch(() => '');
         return {
+          ours: environ.split('\0').includes(`${OWNER_TAG}=${process.env[OWNER_TAG] ?? ''}`),
           pid,
           comm: comm.trim(),
           cmdline: cmdline.split('\0').filter(Boolean).join(' '),
@@ -205,7 +215,7 @@ async function listProcesses(): Promise<ProcessInfo[]> {
 
 function isShim(p: ProcessInfo): boolean {
   const argv0 = basename(p.cmdline.split(' ')[0] ?? '');
-  return p.comm.startsWith(SHIM_NAME) || argv0.startsWith(SHIM_NAME);
+  return (p.comm.startsWith(SHIM_NAME) || argv0.startsWith(SHIM_NAME)) && p.ours;
 }
 
 async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<(ProcessInfo & { why: string })[]> {

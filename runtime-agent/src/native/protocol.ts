@@ -67,18 +67,22 @@ export interface ProcessSpec {
   readonly oomScoreAdj: number;
   /** Allocate a pseudo-terminal inside the container (`-t`); stdout then carries it, stderr is empty. */
   readonly tty: boolean;
-  /** The initial terminal size, when `tty`. */
+  /** The initial terminal size, when `tty` (0–65535 each; 0 leaves it unset); ignored without. */
   readonly consoleSize?: { readonly rows: number; readonly cols: number };
-  /** `--init`: PID 1 is the helper's own reaper, which forwards signals to the command. */
+  /** `--init`: PID 1 is the helper's own reaper, which forwards signals to the command and
+   *  exits with its status (128+N when signal N killed it). */
   readonly init: boolean;
 }
 
 /** Everything the helper needs to start a process inside a running container (`docker exec`). */
 export interface ExecSpec {
-  /** Host PID of the container's init: the namespaces are joined from /proc/<pid>/ns/*. */
+  /** Host PID of the container's init: its ipc, uts, net, cgroup, pid and mount namespaces are
+   *  joined (through a pidfd), and its rlimits and OOM score copied. */
   readonly containerPid: number;
   readonly args: readonly string[];
+  /** The whole environment (the container's merged with the exec's); PATH for the lookup. */
   readonly env: readonly string[];
+  /** Absolute; must exist in the container (unlike `run`, nothing is created). */
   readonly cwd: string;
   readonly user: { readonly uid: number; readonly gid: number; readonly additionalGids: readonly number[] };
   readonly capabilities: readonly number[];
@@ -90,11 +94,11 @@ export interface ExecSpec {
 
 /** Lines the helper sends to berthd, in order: pid → (berthd: go) → started | error → exit. */
 export type HelperMessage =
-  /** The container's init was cloned; its host PID. berthd now joins it to its cgroup and answers `go`. */
+  /** The container's init was cloned (or, for exec, the process forked); its host PID. berthd now joins it to its cgroup and answers `go`. */
   | { type: 'pid'; pid: number }
   /** The container's process exec'd successfully. */
   | { type: 'started' }
   /** Setup failed at `stage`; `errno` when a syscall failed. The helper then exits. */
   | { type: 'error'; stage: string; message: string; errno: number }
-  /** The container's init ended: exit code, or the signal that killed it. */
+  /** The process ended: exit code, or the signal that killed it. */
   | { type: 'exit'; code: number; signal: number };
