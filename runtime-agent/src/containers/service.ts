@@ -27,7 +27,6 @@ import type { ExecCreateRequest, ExecInstance } from './exec/model.js';
 import { startExec, type ExecStartRequest } from './exec/start.js';
 import { ExecStore } from './exec/store.js';
 import { HealthMonitor } from './health.js';
-import { conflict as conflictError } from '../errors.js';
 
 export interface ContainerServiceDeps {
   readonly layout: DataLayout;
@@ -170,8 +169,12 @@ export class ContainerService implements ImageUsers, AttachSource {
     return unpauseContainer(this.ctx, this.get(ref));
   }
 
-  async remove(ref: string, force: boolean): Promise<void> {
-    const c = this.get(ref);
+  remove(ref: string, force: boolean): Promise<void> {
+    return this.removeRecord(this.get(ref), force);
+  }
+
+  /** Removal and everything that hangs off a container: exec records, restarts, waiting attachers. */
+  private async removeRecord(c: ContainerRecord, force: boolean): Promise<void> {
     await removeContainer(this.ctx, c, force);
     this.ctx.restarts.forget(c.Id);
     this.execs.dropContainer(c.Id);
@@ -190,7 +193,7 @@ export class ContainerService implements ImageUsers, AttachSource {
   async startExec(execId: string, req: ExecStartRequest, stream: HijackedStream): Promise<void> {
     const exec = this.execs.get(execId);
     const c = this.ctx.store.find(exec.containerId);
-    if (!c) throw conflictError(`the container of exec ${execId} no longer exists`);
+    if (!c) throw conflict(`the container of exec ${execId} no longer exists`);
     await startExec(this.ctx, c, exec, req, stream);
   }
 
@@ -198,8 +201,8 @@ export class ContainerService implements ImageUsers, AttachSource {
   resize(ref: string, rows: number, cols: number): void {
     const c = this.get(ref);
     const task = this.ctx.tasks.get(c.Id);
-    if (!task) throw conflictError(`Container ${c.Id} is not running`);
-    if (!c.Config.Tty) throw conflictError(`Container ${c.Id} has no TTY to resize`);
+    if (!task) throw conflict(`Container ${c.Id} is not running`);
+    if (!c.Config.Tty) throw conflict(`Container ${c.Id} has no TTY to resize`);
     task.process.resize(rows, cols);
   }
 
@@ -237,7 +240,7 @@ export class ContainerService implements ImageUsers, AttachSource {
     for (const c of this.ctx.store.all()) {
       if (c.State.Running || c.State.Status === 'removing' || !matches(c)) continue;
       try {
-        await removeContainer(this.ctx, c, false);
+        await this.removeRecord(c, false);
         removed.push(c.Id);
       } catch (err) {
         log.warn('container.prune-skip', { id: c.Id.slice(0, 12), error: messageOf(err) });
