@@ -72,6 +72,10 @@ describe('interactive containers', () => {
     await t.waitFor(/^from-init execbox pid=(\d+) init=sleep\n\/dev\/pts\/\d+/m);
     const screen = await t.screen();
     expect(screen).not.toMatch(/pid=1 /);
+    // The CLI resizes the exec's own terminal (/exec/{id}/resize) when the window changes.
+    await t.resize(90, 20);
+    await t.type('clear; stty size', 'Enter');
+    await t.waitFor(/^20 90$/m);
     await t.type('exit 5', 'Enter');
     await t.waitFor(/\[exit 5\]/);
     await docker('rm', '-f', 'host1');
