@@ -49,6 +49,7 @@ static _Noreturn void exec_child(const struct spec *spec, const struct child_fds
 
 	process_limits(spec); /* the container init's, read by the parent */
 	caps_prepare(spec->caps);
+	seccomp_apply(spec); /* still root with every capability: no need for no_new_privs */
 	process_identity(spec);
 	caps_apply(spec->caps, spec->uid);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -20,6 +20,7 @@
  *   rootfs.c   the container's filesystem: overlay, /proc /dev /sys ..., masks, pivot_root
  *   devices.c  /dev nodes and symlinks
  *   caps.c     capability sets
+ *   seccomp.c  the default seccomp filter (classic BPF, Docker's default profile as a deny list)
  *   process.c  rlimits, oom score, identity, PATH lookup and exec
  *   stdio.c    relaying stdio when berthd hands us sockets (they cannot be reopened
  *              through /dev/stdout; pipes can)
@@ -84,6 +85,7 @@ struct spec {
 	bool console_size; /* console_rows/cols were given */
 	unsigned short console_rows, console_cols;
 	bool init; /* --init: PID 1 is reaper.c */
+	bool seccomp; /* seccomp=default (the default): seccomp.c's filter; false: unconfined */
 	pid_t container_pid; /* exec: the running container's init */
 };
 
@@ -238,6 +240,12 @@ void devices_setup(int root_fd, bool privileged);
 void caps_prepare(uint64_t caps);
 /* After switching user: permitted, effective, inheritable = caps; ambient too for non-root. */
 void caps_apply(uint64_t caps, uid_t uid);
+
+/* ---- seccomp.c ----------------------------------------------------------------------- */
+
+/* With spec->seccomp: installs the default filter (what it denies depends on spec->caps).
+ * Call while the process still has CAP_SYS_ADMIN, before switching user. */
+void seccomp_apply(const struct spec *spec);
 
 /* net.c */
 void net_loopback_up(void);

@@ -42,6 +42,7 @@ _Noreturn void init_main(const struct spec *spec, const struct child_fds *fds)
 
 	process_limits(spec);
 	caps_prepare(spec->caps);
+	seccomp_apply(spec); /* still root with every capability: no need for no_new_privs */
 	process_identity(spec);
 	caps_apply(spec->caps, spec->uid);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -131,7 +131,7 @@ enum key_id {
 	K_VERSION, K_CONTAINER_PID, K_LOWER, K_UPPER, K_WORK, K_TARGET, K_ROOTFS_RO, K_HOSTNAME,
 	K_ARG, K_ENV, K_CWD, K_UID, K_GID, K_ADDITIONAL_GID, K_CAP, K_NET, K_MOUNT, K_MASK,
 	K_READONLY, K_RLIMIT, K_NNP, K_PRIVILEGED, K_OPEN_STDIN, K_OOM, K_TTY, K_CONSOLE_ROWS,
-	K_CONSOLE_COLS, K_INIT, K_COUNT
+	K_CONSOLE_COLS, K_INIT, K_SECCOMP, K_COUNT
 };
 
 #define RUN (1u << MODE_RUN)
@@ -171,6 +171,7 @@ static const struct key {
 	[K_CONSOLE_ROWS] = { "console-rows", BOTH, 0, false },
 	[K_CONSOLE_COLS] = { "console-cols", BOTH, 0, false },
 	[K_INIT] = { "init", RUN, 0, false },
+	[K_SECCOMP] = { "seccomp", BOTH, 0, false },
 };
 
 static void apply(struct spec *spec, enum key_id k, char *v)
@@ -214,6 +215,11 @@ static void apply(struct spec *spec, enum key_id k, char *v)
 	case K_CONSOLE_ROWS: spec->console_rows = (unsigned short)parse_int("console-rows", v, 0, 65535); break;
 	case K_CONSOLE_COLS: spec->console_cols = (unsigned short)parse_int("console-cols", v, 0, 65535); break;
 	case K_INIT: spec->init = parse_bool("init", v); break;
+	case K_SECCOMP:
+		if (strcmp(v, "default") != 0 && strcmp(v, "unconfined") != 0)
+			SPEC_FAIL("seccomp: expected default or unconfined, received \"%s\"", v);
+		spec->seccomp = strcmp(v, "default") == 0;
+		break;
 	case K_COUNT: break;
 	}
 }
@@ -232,7 +238,7 @@ void spec_read(struct spec *spec, enum helper_mode mode)
 	char *records = channel_read_spec(&len);
 	if (!records)
 		fail("spec", errno, "reading the spec from fd 3: %s", errstr(errno));
-	*spec = (struct spec){ .net = NET_NEW };
+	*spec = (struct spec){ .net = NET_NEW, .seccomp = true };
 	push(&spec->env, NULL), spec->env.n = 0; /* an empty env is still a NULL-terminated array */
 	uint64_t seen = 0;
 	for (char *r = records, *next; r < records + len; r = next) {

@@ -105,6 +105,19 @@ describe('docker run', () => {
     expect(nonRoot.stdout).toMatch(/CapEff:\s+0000000000000000/);
   });
 
+  it('applies the default seccomp filter unless unconfined or privileged, and refuses custom profiles', async () => {
+    const filtered = await run([TEST_IMAGE, 'sh', '-c', 'grep Seccomp: /proc/self/status; unshare -U true 2>&1; echo rc=$?']);
+    expect(filtered.stdout).toMatch(/Seccomp:\s+2/);
+    expect(filtered.stdout).toMatch(/Operation not permitted/);
+    const unconfined = await run(['--security-opt', 'seccomp=unconfined', TEST_IMAGE, 'grep', 'Seccomp:', '/proc/self/status']);
+    expect(unconfined.stdout).toMatch(/Seccomp:\s+0/);
+    const privileged = await run(['--privileged', TEST_IMAGE, 'grep', 'Seccomp:', '/proc/self/status']);
+    expect(privileged.stdout).toMatch(/Seccomp:\s+0/);
+    const custom = await run(['--security-opt', 'seccomp=/etc/profile.json', TEST_IMAGE, 'true']);
+    expect(custom.code).not.toBe(0);
+    expect(custom.stderr).toMatch(/custom seccomp profiles are not supported yet/);
+  });
+
   it('gives a container its own network namespace with only loopback, or the host\'s with --network host', async () => {
     const own = await daemon().docker(['run', '--rm', TEST_IMAGE, 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags']);
     expect(own.stdout.split('\n').filter(Boolean)).toEqual(['lo', '0x9']); // IFF_UP | IFF_LOOPBACK

@@ -66,6 +66,7 @@ function execSpec(container: ContainerProcess, args: string[], over: Partial<Exe
     noNewPrivileges: false,
     openStdin: false,
     tty: false,
+    seccomp: 'default',
     ...over,
   };
 }

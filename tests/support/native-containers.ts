@@ -86,6 +86,7 @@ export function busyboxSpec(lower: string, dir: string, args: string[], over: Pa
     oomScoreAdj: 0,
     tty: false,
     init: false,
+    seccomp: 'default',
     ...over,
   };
 }

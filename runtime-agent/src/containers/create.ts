@@ -78,6 +78,11 @@ function validate(req: CreateRequest, hc: HostConfig): void {
     throw invalid(`invalid restart policy: maximum retry count can only be used with 'on-failure'`);
   }
   validateHealthcheck(req.Healthcheck);
+  for (const o of hc.SecurityOpt ?? []) {
+    if (/^seccomp[=:]/.test(o) && !/^seccomp[=:](unconfined|builtin)$/.test(o)) {
+      throw invalid('custom seccomp profiles are not supported yet; use seccomp=unconfined or leave the default');
+    }
+  }
   validateCapabilities(hc.CapAdd);
   validateCapabilities(hc.CapDrop);
   rotationOptions(hc.LogConfig);

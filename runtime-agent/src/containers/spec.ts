@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Image } from '../images/types.js';
-import type { MountSpec, NetworkNamespace, ProcessSpec, ResourceLimit } from '../native/protocol.js';
+import type { MountSpec, NetworkNamespace, ProcessSpec, ResourceLimit, SeccompMode } from '../native/protocol.js';
 import { effectiveCapabilities } from './capabilities.js';
 import type { ContainerRecord } from './model.js';
 import type { ResolvedUser } from './user.js';
@@ -45,6 +45,16 @@ export interface SpecInputs {
   readonly mountPoint: string;
 }
 
+/** `--security-opt seccomp=unconfined` (or `seccomp:unconfined`). */
+const UNCONFINED = /^seccomp[=:]unconfined$/;
+
+/** The container's seccomp mode: no filter when privileged or `seccomp=unconfined`, else
+ *  the helper's default filter (create refuses custom profiles). */
+export function seccompMode(c: ContainerRecord, privilegedExec = false): SeccompMode {
+  if (c.HostConfig.Privileged === true || privilegedExec) return 'unconfined';
+  return (c.HostConfig.SecurityOpt ?? []).some((o) => UNCONFINED.test(o)) ? 'unconfined' : 'default';
+}
+
 /** Everything the native helper needs to start this container's process. */
 export function processSpec({ container: c, image, user, dir, mountPoint }: SpecInputs): ProcessSpec {
   const privileged = c.HostConfig.Privileged === true;
@@ -80,5 +90,6 @@ export function processSpec({ container: c, image, user, dir, mountPoint }: Spec
     oomScoreAdj: c.HostConfig.OomScoreAdj ?? 0,
     tty: c.Config.Tty === true,
     init: c.HostConfig.Init === true,
+    seccomp: seccompMode(c),
   };
 }

@@ -9,6 +9,10 @@
  * helper → berthd (same fd 3): newline-terminated HelperMessage lines.
  */
 
+/** `default`: the helper's default seccomp filter (Docker's default profile, as a deny list;
+ *  docs/helper-protocol.md); `unconfined`: none (privileged, `--security-opt seccomp=unconfined`). */
+export type SeccompMode = 'default' | 'unconfined';
+
 /** A mount made inside the container's mount namespace, before pivot_root. */
 export interface MountSpec {
   /** Host path for binds; fs name (`tmpfs`, `proc`...) otherwise. */
@@ -72,6 +76,7 @@ export interface ProcessSpec {
   /** `--init`: PID 1 is the helper's own reaper, which forwards signals to the command and
    *  exits with its status (128+N when signal N killed it). */
   readonly init: boolean;
+  readonly seccomp: SeccompMode;
 }
 
 /** Everything the helper needs to start a process inside a running container (`docker exec`). */
@@ -90,6 +95,7 @@ export interface ExecSpec {
   readonly openStdin: boolean;
   readonly tty: boolean;
   readonly consoleSize?: { readonly rows: number; readonly cols: number };
+  readonly seccomp: SeccompMode;
 }
 
 /** Lines the helper sends to berthd, in order: pid → (berthd: go) → started | error → exit. */

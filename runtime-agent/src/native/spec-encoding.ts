@@ -1,5 +1,5 @@
 import { invalid } from '../errors.js';
-import type { ExecSpec, ProcessSpec } from './protocol.js';
+import type { ExecSpec, ProcessSpec, SeccompMode } from './protocol.js';
 
 /**
  * ProcessSpec / ExecSpec → the helper's wire format (docs/helper-protocol.md): NUL-terminated
@@ -120,7 +120,7 @@ function processRecords(spec: ProcessSpec): Records {
     ['oom-score-adj', integer('oomScoreAdj', spec.oomScoreAdj, -1000, 1000)],
   );
   terminalRecords(r, spec);
-  r.push(['init', flag(spec.init)]);
+  r.push(['init', flag(spec.init)], ['seccomp', seccomp(spec.seccomp)]);
   return r;
 }
 
@@ -130,7 +130,13 @@ function execRecords(spec: ExecSpec): Records {
   commandRecords(r, spec);
   r.push(['no-new-privileges', flag(spec.noNewPrivileges)], ['open-stdin', flag(spec.openStdin)]);
   terminalRecords(r, spec);
+  r.push(['seccomp', seccomp(spec.seccomp)]);
   return r;
+}
+
+function seccomp(mode: SeccompMode): SeccompMode {
+  if (mode !== 'default' && mode !== 'unconfined') refuse('seccomp', `is not default or unconfined: "${String(mode)}"`);
+  return mode;
 }
 
 function encode(r: Records): Buffer {

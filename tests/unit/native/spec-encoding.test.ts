@@ -28,6 +28,7 @@ const spec: ProcessSpec = {
   tty: true,
   consoleSize: { rows: 24, cols: 80 },
   init: true,
+  seccomp: 'default',
 };
 
 const exec: ExecSpec = {
@@ -40,6 +41,7 @@ const exec: ExecSpec = {
   noNewPrivileges: true,
   openStdin: false,
   tty: false,
+  seccomp: 'unconfined',
 };
 
 function refusal(s: ProcessSpec): string {
@@ -95,15 +97,17 @@ describe('encodeProcessSpec', () => {
       ['console-rows', '24'],
       ['console-cols', '80'],
       ['init', '1'],
+      ['seccomp', 'default'],
     ]);
   });
 
   it('sends a console size only with a tty, and none when not given', () => {
     const keys = (s: ProcessSpec) => decodeSpecRecords(encodeProcessSpec(s)).map(([k]) => k);
     expect(keys({ ...spec, tty: false })).not.toContain('console-rows');
-    expect(decodeSpecRecords(encodeProcessSpec({ ...spec, tty: false, init: false })).slice(-2)).toEqual([
+    expect(decodeSpecRecords(encodeProcessSpec({ ...spec, tty: false, init: false, seccomp: 'unconfined' })).slice(-3)).toEqual([
       ['tty', '0'],
       ['init', '0'],
+      ['seccomp', 'unconfined'],
     ]);
     const { consoleSize: _omitted, ...withoutSize } = spec;
     expect(keys(withoutSize)).not.toContain('console-cols');
@@ -184,11 +188,13 @@ describe('encodeExecSpec', () => {
       ['no-new-privileges', '1'],
       ['open-stdin', '0'],
       ['tty', '0'],
+      ['seccomp', 'unconfined'],
     ]);
-    expect(decodeSpecRecords(encodeExecSpec({ ...exec, tty: true, consoleSize: { rows: 50, cols: 132 } })).slice(-3)).toEqual([
+    expect(decodeSpecRecords(encodeExecSpec({ ...exec, tty: true, consoleSize: { rows: 50, cols: 132 } })).slice(-4)).toEqual([
       ['tty', '1'],
       ['console-rows', '50'],
       ['console-cols', '132'],
+      ['seccomp', 'unconfined'],
     ]);
   });
 
@@ -208,6 +214,7 @@ describe('encodeExecSpec', () => {
     expect(refused({ ...exec, cwd: 'relative' })).toMatch(/cwd must be an absolute path/);
     expect(refused({ ...exec, env: ['A=\0'] })).toMatch(/env\[0\] contains a NUL byte/);
     expect(refused({ ...exec, tty: true, consoleSize: { rows: 1, cols: 70000 } })).toMatch(/consoleSize.cols/);
+    expect(refused({ ...exec, seccomp: 'custom' as 'default' })).toMatch(/seccomp is not default or unconfined/);
   });
 });
 

@@ -85,7 +85,7 @@ export function registerSystemRoutes(router: Router, source: SystemInfoSource): 
       LiveRestoreEnabled: false,
       Isolation: '',
       InitBinary: '',
-      SecurityOptions: ['name=cgroupns'],
+      SecurityOptions: ['name=seccomp,profile=builtin', 'name=cgroupns'],
       Warnings: [],
     });
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);

@@ -8,7 +8,7 @@ import { effectiveCapabilities } from '../capabilities.js';
 import { cgroupPath, emitContainerEvent, type ContainerContext } from '../context.js';
 import { DetachKeyFilter, parseDetachKeys } from '../detach-keys.js';
 import type { ContainerRecord } from '../model.js';
-import { containerEnvironment } from '../spec.js';
+import { containerEnvironment, seccompMode } from '../spec.js';
 import { resolveUser } from '../user.js';
 import { assertCanExec } from './create.js';
 import type { ExecInstance } from './model.js';
@@ -57,6 +57,7 @@ export async function spawnExec(ctx: ContainerContext, c: ContainerRecord, exec:
       openStdin: exec.config.AttachStdin === true,
       tty: exec.config.Tty === true,
       ...(cs ? { consoleSize: cs } : {}),
+      seccomp: seccompMode(c, exec.config.Privileged === true),
     },
     { stdin: exec.config.AttachStdin ? 'pipe' : 'ignore', onPid: (pid) => cgroup.addProcess(pid) },
   );
