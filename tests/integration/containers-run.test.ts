@@ -113,14 +113,27 @@ describe('docker run', () => {
     expect(unconfined.stdout).toMatch(/Seccomp:\s+0/);
     const privileged = await run(['--privileged', TEST_IMAGE, 'grep', 'Seccomp:', '/proc/self/status']);
     expect(privileged.stdout).toMatch(/Seccomp:\s+0/);
-    const custom = await run(['--security-opt', 'seccomp=/etc/profile.json', TEST_IMAGE, 'true']);
-    expect(custom.code).not.toBe(0);
-    expect(custom.stderr).toMatch(/custom seccomp profiles are not supported yet/);
+    // The CLI reads a profile file itself and sends its content; berthd refuses any custom one.
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'berth-seccomp-'));
+    try {
+      writeFileSync(join(dir, 'profile.json'), JSON.stringify({ defaultAction: 'SCMP_ACT_ALLOW' }));
+      const custom = await run(['--security-opt', `seccomp=${join(dir, 'profile.json')}`, TEST_IMAGE, 'true']);
+      expect(custom.code).not.toBe(0);
+      expect(custom.stderr).toMatch(/custom seccomp profiles are not supported yet/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives a container its own network namespace with only loopback, or the host\'s with --network host', async () => {
-    const own = await daemon().docker(['run', '--rm', TEST_IMAGE, 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags']);
+    const own = await daemon().docker(['run', '--rm', '--network', 'none', TEST_IMAGE, 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/flags']);
     expect(own.stdout.split('\n').filter(Boolean)).toEqual(['lo', '0x9']); // IFF_UP | IFF_LOOPBACK
+    // The default network adds eth0 (network.test.ts covers it).
+    const bridged = await daemon().docker(['run', '--rm', TEST_IMAGE, 'ls', '/sys/class/net']);
+    expect(bridged.stdout.split('\n').filter(Boolean)).toEqual(['eth0', 'lo']);
     const host = await daemon().docker(['run', '--rm', '--network', 'host', TEST_IMAGE, 'ls', '/sys/class/net']);
     expect(host.stdout.split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(1);
   });
