@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readlink, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Dockerode from 'dockerode';
 import { runCommand, type CommandResult } from './command.js';
 import { mountsUnder, reclaimLeaks, snapshotResources, unmountUnder } from './leaks.js';
+import { createTestNetwork, netnsId, type TestNetwork } from './netns.js';
 import { BERTHD_BIN, BERTHD_MAIN, DOCKER_CLI, REPO_ROOT } from './paths.js';
 
 /**
@@ -17,6 +18,13 @@ import { BERTHD_BIN, BERTHD_MAIN, DOCKER_CLI, REPO_ROOT } from './paths.js';
  *     berth.sock                  the API socket
  *     data/  exec/                --data-root, --exec-root
  *     docker-config/              DOCKER_CONFIG for the CLI (keeps ~/.docker out of it)
+ *
+ * berthd runs in a network namespace of its own (see netns.ts): by default a new test network
+ * made for it (`nsenter --net=/run/netns/berth-t-<rand> node berthd.js ...`), which the daemon
+ * owns and removeRoots() deletes, after the leak checks; or one the caller made and closes.
+ * Bridges, nftables rules and veths berthd makes thus never reach the machine's interfaces.
+ * The CLI and dockerode still reach it through the Unix socket. BERTH_TEST_NETNS=0 runs it in
+ * the test process's own namespace instead (debugging only: networking would touch the host).
  *
  * <tmp> is $BERTH_TEST_TMPDIR or the OS temp dir. BERTH_TEST_VERBOSE=1 echoes berthd's log.
  */
@@ -29,8 +37,10 @@ export interface Daemon {
   /** DOCKER_HOST (unix://<socket>) and DOCKER_CONFIG: merge into a child's environment. */
   readonly env: Readonly<Record<string, string>>;
   readonly dockerode: Dockerode;
-  /** berthd's pid while it runs. */
+  /** berthd's pid while it runs (berthd's own: nsenter execs it, so the pid is the same). */
   readonly pid: number | undefined;
+  /** The network namespaces berthd runs in; undefined with BERTH_TEST_NETNS=0. */
+  readonly netns: TestNetwork | undefined;
   readonly running: boolean;
   /** Runs the real docker CLI against this daemon; never rejects on a non-zero exit. */
   docker(args: readonly string[], opts?: DockerOptions): Promise<CommandResult>;
@@ -40,7 +50,10 @@ export interface Daemon {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<DaemonExit>;
   /** Stops berthd if it runs (SIGTERM) and starts it again on the same roots. */
   restart(): Promise<void>;
-  /** Removes the temp root; refuses while berthd runs or anything is still mounted there. */
+  /**
+   * Removes the temp root (refuses while berthd runs or anything is still mounted there) and
+   * closes the test network the daemon made for itself. Call it after the leak checks.
+   */
   removeRoots(): Promise<void>;
 }
 
@@ -53,6 +66,12 @@ export interface DaemonOptions {
   readonly startTimeoutMs?: number;
   /** Echo berthd's output to this process's stderr (default: BERTH_TEST_VERBOSE=1). */
   readonly verbose?: boolean;
+  /**
+   * The network namespace to run berthd in: `'new'` (the default) makes a test network that
+   * the daemon owns and removeRoots() closes; a TestNetwork given here stays the caller's to
+   * close (after the daemon's leak check). BERTH_TEST_NETNS=0 overrides both.
+   */
+  readonly netns?: TestNetwork | 'new';
 }
 
 export interface DockerOptions {
@@ -82,10 +101,18 @@ export async function startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
   }
   const base = process.env.BERTH_TEST_TMPDIR ?? tmpdir();
   const root = await mkdtemp(join(base, 'berth-test-'));
-  const daemon = new TestDaemon(root, opts);
-  await Promise.all([mkdir(daemon.dataRoot), mkdir(daemon.execRoot), mkdir(daemon.env.DOCKER_CONFIG as string)]);
+  const wanted = process.env.BERTH_TEST_NETNS === '0' ? undefined : (opts.netns ?? 'new');
+  let netns: TestNetwork | undefined;
+  try {
+    netns = wanted === 'new' ? await createTestNetwork() : wanted;
+  } catch (err) {
+    await rm(root, { recursive: true, force: true });
+    throw err;
+  }
+  const daemon = new TestDaemon(root, opts, netns, wanted === 'new');
   const before = await snapshotResources();
   try {
+    await Promise.all([mkdir(daemon.dataRoot), mkdir(daemon.execRoot), mkdir(daemon.env.DOCKER_CONFIG as string)]);
     await daemon.start();
   } catch (err) {
     // Whatever a failed start left must not poison the next test.
@@ -112,6 +139,9 @@ class TestDaemon implements Daemon {
   constructor(
     readonly root: string,
     private readonly opts: DaemonOptions,
+    readonly netns: TestNetwork | undefined,
+    /** The daemon made `netns` and closes it in removeRoots(). */
+    private readonly ownsNetns: boolean,
   ) {
     this.socket = join(root, 'berth.sock');
     this.dataRoot = join(root, 'data');
@@ -138,7 +168,13 @@ class TestDaemon implements Daemon {
       '--cgroup-parent', this.cgroupParent,
       ...(this.opts.args ?? []),
     ];
-    const child = spawn(process.execPath, args, {
+    if (this.netns?.closed === true) throw new Error(`berthd's test network ${this.netns.name} is closed`);
+    // nsenter execs node after setns(), so the child's pid is berthd's from the start.
+    const [file, argv] =
+      this.netns === undefined
+        ? [process.execPath, args]
+        : ['nsenter', [`--net=${this.netns.path}`, '--', process.execPath, ...args]];
+    const child = spawn(file, argv, {
       cwd: REPO_ROOT,
       env: { ...process.env, ...this.opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -168,6 +204,23 @@ class TestDaemon implements Daemon {
       });
     });
     await this.waitForPing(this.opts.startTimeoutMs ?? 30_000);
+    if (this.netns !== undefined) await this.checkNetns(child);
+  }
+
+  /** The process answering is node (not nsenter) and sits in the test network namespace. */
+  private async checkNetns(child: ChildProcess): Promise<void> {
+    const netns = this.netns;
+    if (netns === undefined || child.pid === undefined) return;
+    const pid = child.pid;
+    const [exe, ns, want] = await Promise.all([
+      readlink(`/proc/${pid}/exe`).catch(() => ''),
+      readlink(`/proc/${pid}/ns/net`).catch(() => ''),
+      netnsId(netns.path),
+    ]);
+    if (exe !== process.execPath && basename(exe) !== basename(process.execPath)) {
+      throw new Error(`berthd's pid ${pid} runs ${exe || '(gone)'}, not ${process.execPath}`);
+    }
+    if (ns !== want) throw new Error(`berthd (pid ${pid}) is in network namespace ${ns}, not ${netns.name} (${want})`);
   }
 
   private async waitForPing(timeoutMs: number): Promise<void> {
@@ -222,13 +275,17 @@ class TestDaemon implements Daemon {
 
   async removeRoots(): Promise<void> {
     if (this.running) throw new Error('removeRoots: berthd is still running');
-    if (process.env.BERTH_TEST_KEEP === '1') return;
-    await unmountUnder([this.root]);
-    const remaining = await mountsUnder([this.root]);
-    if (remaining.length > 0) {
-      throw new Error(`removeRoots: still mounted, left ${this.root} in place:\n  ${remaining.join('\n  ')}`);
+    try {
+      if (process.env.BERTH_TEST_KEEP === '1') return;
+      await unmountUnder([this.root]);
+      const remaining = await mountsUnder([this.root]);
+      if (remaining.length > 0) {
+        throw new Error(`removeRoots: still mounted, left ${this.root} in place:\n  ${remaining.join('\n  ')}`);
+      }
+      await rm(this.root, { recursive: true, force: true });
+    } finally {
+      if (this.ownsNetns) await this.netns?.close();
     }
-    await rm(this.root, { recursive: true, force: true });
   }
 }
 

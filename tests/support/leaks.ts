@@ -1,6 +1,7 @@
 import { lstat, readFile, readdir, readlink, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { runCommand } from './command.js';
+import { isForeignTestNetns, netnsId, type TestNetwork } from './netns.js';
 
 /**
  * Leak checks: after a daemon stops, nothing it made may remain. "Made by it" is recognised by
@@ -18,6 +19,12 @@ import { runCommand } from './command.js';
  * cgroup parent in any v1 hierarchy or in v2, processes whose command line or cwd is under the
  * roots or that sit in the cgroup parent, `berth-shim` processes, network links (`ip -o link`)
  * and named network namespaces (`ip netns list`).
+ *
+ * A daemon in a test network (netns.ts) is also checked inside berthd's namespace, which it
+ * must leave as the harness made it: links only lo and the test veth, no nftables table, no
+ * addresses or IPv4 routes beyond the test ones, no process left in it. Those namespaces
+ * themselves are not leaks (the harness deletes them after the check), nor are other test
+ * runs' `berth-t-*` / `berth-o-*` ones; the host-level checks should now see nothing new.
  */
 
 /** Host-wide resources as they were before a daemon started. */
@@ -35,6 +42,8 @@ export interface LeakScope {
   /** The temp dir holding the roots and the socket, when there is one. */
   readonly root?: string;
   readonly socket?: string;
+  /** The test network berthd ran in, when it ran in one (a `Daemon` has it). */
+  readonly netns?: TestNetwork;
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -60,7 +69,11 @@ export async function findLeaks(before: ResourceSnapshot, scope: LeakScope): Pro
   for (const p of await processesOf(before, scope)) leaks.push(`process ${p.pid} (${p.cmdline || p.comm}): ${p.why}`);
   const [links, netns] = await Promise.all([listLinks(), listNetns()]);
   for (const link of links) if (!before.links.has(link)) leaks.push(`network link ${link}`);
-  for (const ns of netns) if (!before.netns.has(ns)) leaks.push(`network namespace ${ns}`);
+  const harnessMade = new Set([scope.netns?.name, scope.netns?.outsideName]);
+  for (const ns of netns) {
+    if (!before.netns.has(ns) && !harnessMade.has(ns) && !isForeignTestNetns(ns)) leaks.push(`network namespace ${ns}`);
+  }
+  if (scope.netns !== undefined) leaks.push(...(await leaksInside(scope.netns)));
   return leaks;
 }
 
@@ -89,7 +102,8 @@ export async function assertNoLeaks(before: ResourceSnapshot, scope: LeakScope, 
 /**
  * Best-effort removal of what a daemon left behind inside its own scope, so one failing test
  * file does not poison the next: kills its processes, lazily unmounts its mounts, removes its
- * cgroups. Host-wide links and netns are only reported, never touched.
+ * cgroups. Host-wide links and netns are only reported, never touched; what is left inside a
+ * daemon's test network goes with it when the harness deletes it (removeRoots()).
  */
 export async function reclaimLeaks(before: ResourceSnapshot, scope: LeakScope): Promise<void> {
   for (const p of await processesOf(before, scope)) {
@@ -179,6 +193,8 @@ interface ProcessInfo {
   readonly cmdline: string;
   readonly cwd: string;
   readonly cgroups: readonly string[];
+  /** Its network namespace, as /proc/PID/ns/net reads (`net:[inode]`). */
+  readonly netns: string;
   /** Carries this test process's owner tag in its environment. */
   readonly ours: boolean;
 }
@@ -196,6 +212,7 @@ async function listProcesses(): Promise<ProcessInfo[]> {
           readFile(`${dir}/cgroup`, 'utf8'),
         ]);
         const cwd = await readlink(`${dir}/cwd`).catch(() => '');
+        const netns = await readlink(`${dir}/ns/net`).catch(() => '');
         const environ = await readFile(`${dir}/environ`, 'utf8').catch(() => '');
         return {
           ours: environ.split('\0').includes(`${OWNER_TAG}=${process.env[OWNER_TAG] ?? ''}`),
@@ -203,6 +220,7 @@ async function listProcesses(): Promise<ProcessInfo[]> {
           comm: comm.trim(),
           cmdline: cmdline.split('\0').filter(Boolean).join(' '),
           cwd,
+          netns,
           cgroups: cgroup.split('\n').map((l) => l.split(':').slice(2).join(':')).filter(Boolean),
         };
       } catch {
@@ -221,6 +239,7 @@ function isShim(p: ProcessInfo): boolean {
 async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<(ProcessInfo & { why: string })[]> {
   const roots = scopeRoots(scope);
   const cgroupMark = `/${scope.cgroupParent}`;
+  const daemonNetns = await testNetnsId(scope.netns);
   const result: (ProcessInfo & { why: string })[] = [];
   for (const p of await listProcesses()) {
     const why: string[] = [];
@@ -230,6 +249,7 @@ async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<
     const cg = p.cgroups.find((path) => path.endsWith(cgroupMark) || path.includes(`${cgroupMark}/`));
     if (cg !== undefined) why.push(`in cgroup ${cg}`);
     if (isShim(p) && !before.shims.has(p.pid)) why.push(`a ${SHIM_NAME} started since the snapshot`);
+    if (daemonNetns !== undefined && p.netns === daemonNetns) why.push(`in berthd's network namespace ${scope.netns?.name ?? ''}`);
     if (why.length > 0) result.push({ ...p, why: why.join(', ') });
   }
   return result;
@@ -240,8 +260,13 @@ async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<
 async function listLinks(): Promise<Set<string>> {
   const r = await runCommand('ip', ['-o', 'link', 'show'], { timeoutMs: 10_000 });
   if (r.code !== 0) throw new Error(`ip -o link show failed: ${r.stderr}`);
+  return parseLinkNames(r.stdout);
+}
+
+/** Link names from `ip -o link show` output. */
+function parseLinkNames(output: string): Set<string> {
   const names = new Set<string>();
-  for (const line of r.stdout.split('\n')) {
+  for (const line of output.split('\n')) {
     // "12: veth1a2b@if11: <BROADCAST,...> ..." → "veth1a2b"
     const m = /^\d+:\s+([^:@\s]+)/.exec(line);
     if (m?.[1] !== undefined) names.add(m[1]);
@@ -260,4 +285,72 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** The namespace identity of an open test network (undefined when none, or it is closed). */
+async function testNetnsId(net: TestNetwork | undefined): Promise<string | undefined> {
+  if (net === undefined || net.closed) return undefined;
+  return netnsId(net.path).catch(() => undefined);
+}
+
+interface IpAddrJson {
+  readonly ifname?: string;
+  readonly addr_info?: readonly { readonly family?: string; readonly local?: string; readonly prefixlen?: number; readonly scope?: string }[];
+}
+
+interface IpRouteJson {
+  readonly dst?: string;
+  readonly gateway?: string;
+  readonly dev?: string;
+}
+
+/**
+ * What berthd left inside its test network namespace (empty when none, or it is closed):
+ * links other than lo and the test veth, nftables tables, addresses and IPv4 routes other than
+ * the harness's. Processes still in it are found by processesOf.
+ */
+async function leaksInside(net: TestNetwork): Promise<string[]> {
+  if (net.closed || (await testNetnsId(net)) === undefined) return [];
+  const where = `in ${net.name}`;
+  const leaks: string[] = [];
+  const run = async (args: readonly string[]): Promise<string | undefined> => {
+    const r = await net.exec(args, { timeoutMs: 10_000 });
+    if (r.code === 0) return r.stdout;
+    leaks.push(`(${where}: \`${args.join(' ')}\` failed (${r.code}): ${r.stderr.trim()})`);
+    return undefined;
+  };
+  const [links, tables, addrs, routes] = await Promise.all([
+    run(['ip', '-o', 'link', 'show']),
+    run(['nft', 'list', 'tables']),
+    run(['ip', '-j', 'addr', 'show']),
+    run(['ip', '-j', '-4', 'route', 'show']),
+  ]);
+  for (const link of parseLinkNames(links ?? '')) {
+    if (link !== 'lo' && link !== net.insideLink) leaks.push(`network link ${link} ${where}`);
+  }
+  for (const line of (tables ?? '').split('\n')) {
+    if (line.trim() !== '') leaks.push(`nftables ${line.trim()} ${where}`);
+  }
+  const expected = new Set(['lo 127.0.0.1/8', 'lo ::1/128', `${net.insideLink} ${net.insideAddress}/${net.prefixLength}`]);
+  for (const link of JSON.parse(addrs ?? '[]') as IpAddrJson[]) {
+    for (const a of link.addr_info ?? []) {
+      const text = `${link.ifname ?? '?'} ${a.local ?? '?'}/${String(a.prefixlen)}`;
+      const linkLocal = a.family === 'inet6' && a.scope === 'link' && link.ifname === net.insideLink;
+      if (!expected.has(text) && !linkLocal) leaks.push(`address ${text} ${where}`);
+    }
+  }
+  for (const r of JSON.parse(routes ?? '[]') as IpRouteJson[]) {
+    const mine = r.dev === net.insideLink && (r.dst === 'default' ? r.gateway === net.outsideAddress : r.gateway === undefined && r.dst !== undefined && sameSubnet(r.dst, net));
+    if (!mine) leaks.push(`route ${r.dst ?? '?'}${r.gateway !== undefined ? ` via ${r.gateway}` : ''} dev ${r.dev ?? '?'} ${where}`);
+  }
+  return leaks;
+}
+
+/** True for the test link's own connected route (`10.250.X.Y/30`). */
+function sameSubnet(dst: string, net: TestNetwork): boolean {
+  const [addr, len] = dst.split('/');
+  if (addr === undefined || Number(len) !== net.prefixLength) return false;
+  const toInt = (a: string): number => a.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+  const mask = 2 ** 32 - 2 ** (32 - net.prefixLength);
+  return toInt(addr) === (toInt(net.insideAddress) & mask) >>> 0;
 }
