@@ -17,6 +17,9 @@ import { registerStatsRoutes } from './api/routes/stats.js';
 import { registerExecRoutes } from './api/routes/exec.js';
 import { DataLayout } from './store/layout.js';
 import { EventBus } from './events/bus.js';
+import { NetworkService } from './network/service.js';
+import { startDnsServer } from './network/dns/server.js';
+import { registerNetworkRoutes } from './api/routes/networks.js';
 
 function processAlive(pid: number): boolean {
   try {
@@ -54,7 +57,20 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   };
   const images = createImageService({ layout, addon, users, events });
   await images.init();
-  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events });
+  // Networks and containers refer to each other (connect names a container): bind late.
+  const networks: NetworkService = new NetworkService({
+    layout,
+    events,
+    containers: {
+      find: (ref) => service.find(ref),
+      all: () => service.all(),
+      save: (c) => service.save(c),
+      refreshFiles: (c) => service.refreshFiles(c),
+    },
+    dns: startDnsServer,
+  });
+  await networks.init();
+  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events, networks });
   await service.init();
 
   const router = new Router();
@@ -74,6 +90,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   registerStatsRoutes(router, service, addon);
   registerEventRoutes(router, events);
   registerExecRoutes(router, service);
+  registerNetworkRoutes(router, networks);
   const api = await listenApi(router, config.socket);
   log.info('berthd.ready', { socket: config.socket, dataRoot: config.dataRoot, cgroup: `v${cgroups.version}`, pid: process.pid });
 
@@ -86,6 +103,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
       void (async () => {
         // Containers first, so attached clients still receive their exit codes.
         await service.shutdown();
+        await networks.shutdown();
         await api.close();
         await rm(config.socket, { force: true });
         await rm(layout.pidFile, { force: true });

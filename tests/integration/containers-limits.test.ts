@@ -64,15 +64,20 @@ describe('resource limits', () => {
     const r = await docker('run', '-d', '--name', 'spin', '--network', 'none', '--cpus', '0.5', TEST_IMAGE, 'sh', '-c', 'while :; do :; done');
     const id = r.stdout.trim();
     const usage = () => Number(readFileSync(`${controllerDir('cpuacct')}/${daemon().cgroupParent}/${id}/cpuacct.usage`, 'utf8'));
+    const share = async (): Promise<number> => {
+      const u0 = usage();
+      const t0 = process.hrtime.bigint();
+      await sleep(3000);
+      return (usage() - u0) / Number(process.hrtime.bigint() - t0);
+    };
     await sleep(500);
-    const u0 = usage();
-    const t0 = process.hrtime.bigint();
-    await sleep(3000);
-    const used = usage() - u0;
-    const elapsed = Number(process.hrtime.bigint() - t0);
-    const share = used / elapsed;
-    expect(share).toBeGreaterThan(0.45);
-    expect(share).toBeLessThan(0.55);
+    // The quota is a ceiling: never above 0.55. Below 0.45 only means other load took the CPU,
+    // so one more window is measured before judging the floor.
+    let measured = await share();
+    expect(measured).toBeLessThan(0.55);
+    if (measured <= 0.45) measured = await share();
+    expect(measured).toBeLessThan(0.55);
+    expect(measured).toBeGreaterThan(0.45);
     await docker('rm', '-f', 'spin');
   });
 });

@@ -8,6 +8,7 @@ import type { ContainerRecord } from './model.js';
 import type { ContainerProcess } from '../native/helper.js';
 import type { EventBus } from '../events/bus.js';
 import type { RestartScheduler } from './restart-policy.js';
+import type { ContainerNetworking } from './networking.js';
 
 /** A running (or paused) container's live parts; absent when it is not running. */
 export interface Task {
@@ -33,6 +34,8 @@ export interface ContainerContext {
   readonly events: EventBus;
   /** Restart policies: the backoff and pending automatic restarts. */
   readonly restarts: RestartScheduler;
+  /** Endpoints, addresses and /etc files (network/service.ts). */
+  readonly networks: ContainerNetworking;
 }
 
 /** The attributes Docker puts on every container event: name, image and the labels. */

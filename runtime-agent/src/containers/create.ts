@@ -20,7 +20,6 @@ export interface CreateRequest extends ContainerConfig {
   NetworkingConfig?: unknown;
 }
 
-const NETWORK_MODES = new Set(['', 'default', 'bridge', 'none', 'host']);
 const RESTART_POLICIES = new Set(['', 'no', 'always', 'unless-stopped', 'on-failure']);
 
 /**
@@ -63,12 +62,6 @@ function validate(req: CreateRequest, hc: HostConfig): void {
   if (req.StopTimeout !== undefined && req.StopTimeout !== null && (!Number.isInteger(req.StopTimeout) || req.StopTimeout < -1)) {
     throw invalid('invalid stop timeout: use a whole number of seconds (or -1 to wait forever)');
   }
-  const mode = hc.NetworkMode ?? '';
-  if (!NETWORK_MODES.has(mode)) {
-    if (mode.startsWith('container:')) throw invalid('network mode container:<id> is not supported by berthd yet');
-    // 400, not Docker's 404: the CLI answers any 404 from create by pulling the image.
-    throw invalid(`network ${mode} not found`);
-  }
   const restart = hc.RestartPolicy?.Name ?? '';
   if (!RESTART_POLICIES.has(restart)) throw invalid(`invalid restart policy '${restart}'`);
   if (hc.AutoRemove && restart !== '' && restart !== 'no') {
@@ -91,9 +84,6 @@ function validate(req: CreateRequest, hc: HostConfig): void {
   if ((hc.Mounts ?? []).length > 0) throw invalid('--mount is not supported by berthd yet');
   if (Object.keys(hc.Tmpfs ?? {}).length > 0) throw invalid('--tmpfs is not supported by berthd yet');
   if ((hc.VolumesFrom ?? []).length > 0) throw invalid('--volumes-from is not supported by berthd yet');
-  for (const [port, bindings] of Object.entries(hc.PortBindings ?? {})) {
-    if (bindings && bindings.length > 0) throw invalid(`publishing ports (${port}) is not supported by berthd yet`);
-  }
 }
 
 /** `POST /containers/create`: validates everything first, so a refusal leaves nothing behind. */
@@ -101,6 +91,9 @@ export async function createContainer(ctx: ContainerContext, name: string | null
   if (typeof req !== 'object' || req === null || Array.isArray(req)) throw invalid('the request body must be a JSON object');
   const hc: HostConfig = req.HostConfig ?? {};
   validate(req, hc);
+  // NetworkMode (bridge|none|host|container:<x>|<network>) and NetworkingConfig; 400 for unknown networks.
+  const net = ctx.networks.plan(hc.NetworkMode ?? '', req.NetworkingConfig);
+  ctx.networks.validatePorts({ Config: req, HostConfig: hc });
   const bareName = name ? validateName(name) : generateName((n) => ctx.store.nameTaken(n));
   ctx.store.assertNameFree(bareName);
   const image = await ctx.images.resolve(req.Image as string);
@@ -127,7 +120,7 @@ export async function createContainer(ctx: ContainerContext, name: string | null
   };
   const hostConfig: HostConfig = {
     ...hc,
-    NetworkMode: hc.NetworkMode === '' || hc.NetworkMode === undefined || hc.NetworkMode === 'default' ? 'bridge' : hc.NetworkMode,
+    NetworkMode: net.networkMode,
     RestartPolicy: { Name: hc.RestartPolicy?.Name || 'no', MaximumRetryCount: hc.RestartPolicy?.MaximumRetryCount ?? 0 },
     LogConfig: { Type: 'json-file', Config: hc.LogConfig?.Config ?? {} },
   };
@@ -144,6 +137,7 @@ export async function createContainer(ctx: ContainerContext, name: string | null
     State: newState(),
     RestartCount: 0,
     StartGeneration: 0,
+    NetworkAttachments: net.attachments,
   };
 
   const dir = ctx.layout.container(id);
@@ -151,7 +145,7 @@ export async function createContainer(ctx: ContainerContext, name: string | null
     await mkdir(join(dir, 'upper'), { recursive: true, mode: 0o755 });
     await mkdir(join(dir, 'work'), { mode: 0o700 });
     await writeFile(join(dir, `${id}-json.log`), '', { mode: 0o640 });
-    await writeEtcFiles(dir, record);
+    await writeEtcFiles(dir, record, await ctx.networks.files(record));
     await ctx.store.add(record);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });

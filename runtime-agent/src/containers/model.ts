@@ -6,6 +6,7 @@
  * restarting and dead. `removing` is transient while rm runs.
  */
 import type { ImageRuntimeConfig } from '../images/types.js';
+import type { NetworkAttachment } from './networking.js';
 
 export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
 
@@ -40,6 +41,7 @@ export interface HostConfig {
   Binds?: string[] | null;
   NetworkMode?: string;
   PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null;
+  PublishAllPorts?: boolean;
   RestartPolicy?: RestartPolicy;
   AutoRemove?: boolean;
   LogConfig?: LogConfig;
@@ -123,6 +125,8 @@ export interface ContainerRecord {
   StartGeneration: number;
   /** Set by `docker stop`/`kill`, cleared by `docker start` (moby's, for `unless-stopped`). */
   HasBeenManuallyStopped?: boolean;
+  /** The networks it joins at start, first (eth0, default route) first; empty for none/host/container:. */
+  NetworkAttachments?: NetworkAttachment[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

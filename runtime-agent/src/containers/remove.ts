@@ -23,6 +23,7 @@ export async function removeContainer(ctx: ContainerContext, c: ContainerRecord,
   const previous = c.State.Status;
   c.State = { ...c.State, Status: 'removing' };
   try {
+    await ctx.networks.release(c);
     await ctx.store.remove(c.Id);
     await rm(ctx.layout.runContainer(c.Id), { recursive: true, force: true });
   } catch (err) {

@@ -27,6 +27,8 @@ import type { ExecCreateRequest, ExecInstance } from './exec/model.js';
 import { startExec, type ExecStartRequest } from './exec/start.js';
 import { ExecStore } from './exec/store.js';
 import { HealthMonitor } from './health.js';
+import type { ContainerNetworking } from './networking.js';
+import { writeEtcFiles } from './etc-files.js';
 
 export interface ContainerServiceDeps {
   readonly layout: DataLayout;
@@ -34,6 +36,7 @@ export interface ContainerServiceDeps {
   readonly cgroups: CgroupDriver;
   readonly cgroupParent: string;
   readonly events: EventBus;
+  readonly networks: ContainerNetworking;
 }
 
 /**
@@ -268,6 +271,15 @@ export class ContainerService implements ImageUsers, AttachSource {
 
   attached(c: ContainerRecord, how: 'detach' | 'end'): void {
     if (how === 'detach') emitContainerEvent(this.ctx, c, 'detach');
+  }
+
+  /** Rewrites /etc/hosts and resolv.conf after a network connect or disconnect. */
+  async refreshFiles(c: ContainerRecord): Promise<void> {
+    await writeEtcFiles(this.ctx.layout.container(c.Id), c, await this.ctx.networks.files(c));
+  }
+
+  save(c: ContainerRecord): Promise<void> {
+    return this.ctx.store.save(c);
   }
 
   logPath(c: ContainerRecord): string {

@@ -11,6 +11,8 @@ import type { ContainerRecord } from './model.js';
 import { OutputHub } from './output.js';
 import { logPath } from './paths.js';
 import { processSpec } from './spec.js';
+import { writeEtcFiles } from './etc-files.js';
+import type { ProcessSpec } from '../native/protocol.js';
 import { resolveUser } from './user.js';
 
 function streamEnded(stream: Readable): Promise<void> {
@@ -27,6 +29,17 @@ function startFailureCode(message: string): number {
   if (/executable file not found|no such file or directory/i.test(message)) return 127;
   if (/permission denied|is a directory|exec format error/i.test(message)) return 126;
   return 128;
+}
+
+/** `--network container:<x>`: the process joins x's network namespace; x must be running. */
+function withSharedNetwork(ctx: ContainerContext, c: ContainerRecord, spec: ProcessSpec): ProcessSpec {
+  const mode = c.HostConfig.NetworkMode ?? '';
+  if (!mode.startsWith('container:')) return spec;
+  const ref = mode.slice('container:'.length);
+  const other = ctx.store.find(ref);
+  if (!other) throw notFound(`No such container: ${ref}`);
+  if (!other.State.Running || other.State.Pid <= 0) throw conflict(`cannot join network namespace of a non running container: container ${other.Id} is not running`);
+  return { ...spec, network: { kind: 'path', path: `/proc/${other.State.Pid}/ns/net` } };
 }
 
 /**
@@ -51,16 +64,22 @@ export async function startContainer(
   await mkdir(mountPoint, { recursive: true, mode: 0o700 });
   const lowerTopFirst = [...image.layers].reverse().map((l) => l.dir);
   const user = await resolveUser(c.Config.User, [join(dir, 'upper'), ...lowerTopFirst], c.HostConfig.GroupAdd ?? []);
-  const spec = processSpec({ container: c, image, user, dir, mountPoint });
+  const spec = withSharedNetwork(ctx, c, processSpec({ container: c, image, user, dir, mountPoint }));
   const cgroup = await ctx.cgroups.create(cgroupPath(ctx, c.Id), limitsFromHostConfig(c.HostConfig));
 
   let proc;
   try {
     proc = await startContainerProcess(spec, {
       stdin: spec.openStdin ? 'pipe' : 'ignore',
-      onPid: (pid) => cgroup.addProcess(pid),
+      onPid: async (pid) => {
+        await cgroup.addProcess(pid);
+        // Before the init execs: its veths, addresses and routes, then the files naming them.
+        await ctx.networks.attach(c, pid);
+        await writeEtcFiles(dir, c, await ctx.networks.files(c));
+      },
     });
   } catch (err) {
+    await ctx.networks.detach(c).catch(() => undefined);
     await cgroup.destroy().catch(() => undefined);
     const message = `failed to create task for container: ${messageOf(err)}`;
     c.State = { ...c.State, Status: 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: startFailureCode(message), Error: messageOf(err), FinishedAt: new Date().toISOString() };
@@ -112,6 +131,7 @@ export async function startContainer(
       writer.close();
       const oomKilled = await cgroup.oomKilled().catch(() => false);
       await cgroup.destroy().catch((err: unknown) => log.warn('cgroup.destroy-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
+      await ctx.networks.detach(c).catch((err: unknown) => log.warn('network.detach-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
       const exitCode = exit.signal > 0 ? 128 + exit.signal : exit.code;
       const ranSeconds = Math.max(0, Math.floor((Date.now() - Date.parse(c.State.StartedAt)) / 1000));
       // The restart policy decides before the exit is recorded: `restarting` or `exited`.

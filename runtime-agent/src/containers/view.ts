@@ -3,6 +3,7 @@ import type { Image } from '../images/types.js';
 import type { ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
 import { logPath } from './paths.js';
+import type { ContainerNetworking } from './networking.js';
 
 /** Docker's `units.HumanDuration`. */
 export function humanDuration(ms: number): string {
@@ -61,21 +62,26 @@ function graphDriver(ctx: ContainerContext, c: ContainerRecord, image: Image | u
   };
 }
 
-function networkSettings(c: ContainerRecord): Record<string, unknown> {
+/** NetworkSettings: the top-level address fields describe the default bridge only (Docker's). */
+function networkSettings(c: ContainerRecord, networks: ContainerNetworking): Record<string, unknown> {
   const mode = c.HostConfig.NetworkMode ?? 'bridge';
+  const nets = networks.settings(c);
+  const bridge = nets.bridge;
   return {
     Bridge: '',
     SandboxID: '',
     HairpinMode: false,
-    Ports: {},
+    Ports: networks.portMap(c),
     SandboxKey: c.State.Running && mode !== 'host' ? `/proc/${c.State.Pid}/ns/net` : '',
-    IPAddress: '',
-    IPPrefixLen: 0,
-    Gateway: '',
-    MacAddress: '',
-    Networks: {
-      [mode]: { NetworkID: '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0, MacAddress: '', Aliases: null },
-    },
+    EndpointID: bridge?.EndpointID ?? '',
+    IPAddress: bridge?.IPAddress ?? '',
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    Gateway: bridge?.Gateway ?? '',
+    MacAddress: bridge?.MacAddress ?? '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    IPv6Gateway: '',
+    Networks: nets,
   };
 }
 
@@ -142,12 +148,12 @@ export function inspectView(ctx: ContainerContext, c: ContainerRecord, image: Im
       ...(c.Config.StopTimeout !== undefined && c.Config.StopTimeout !== null ? { StopTimeout: c.Config.StopTimeout } : {}),
       ...(c.Config.Healthcheck ? { Healthcheck: c.Config.Healthcheck } : {}),
     },
-    NetworkSettings: networkSettings(c),
+    NetworkSettings: networkSettings(c, ctx.networks),
   };
 }
 
 /** One row of `GET /containers/json`. */
-export function summaryView(c: ContainerRecord): Record<string, unknown> {
+export function summaryView(c: ContainerRecord, networks: ContainerNetworking): Record<string, unknown> {
   const command = [c.Path, ...c.Args].map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(' ');
   return {
     Id: c.Id,
@@ -156,12 +162,12 @@ export function summaryView(c: ContainerRecord): Record<string, unknown> {
     ImageID: c.Image,
     Command: command,
     Created: Math.floor(Date.parse(c.Created) / 1000),
-    Ports: [],
+    Ports: networks.psPorts(c),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'bridge' },
-    NetworkSettings: networkSettings(c),
+    NetworkSettings: { Networks: networkSettings(c, networks).Networks },
     Mounts: [],
   };
 }

@@ -17,6 +17,7 @@ import { join } from 'node:path';
  *   │   ├── upper/  work/             the container's writable overlay layer
  *   │   ├── hostname  hosts  resolv.conf
  *   │   └── <id>-json.log[.N]         json-file logs, rotated by size
+ *   ├── networks/<id>.json            one network: definition, IPAM pool, live endpoints
  *   └── tmp/                          staging for loads and imports (emptied at start)
  *
  *   <exec-root>/
@@ -49,6 +50,9 @@ export class DataLayout {
   }
   container(id: string): string {
     return join(this.containersDir, id);
+  }
+  get networksDir(): string {
+    return join(this.dataRoot, 'networks');
   }
   get tmpDir(): string {
     return join(this.dataRoot, 'tmp');

@@ -42,7 +42,7 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
       limit: limit !== undefined && limit > 0 ? limit : undefined,
       query: ctx.query,
     });
-    sendJson(ctx, 200, list.map(summaryView));
+    sendJson(ctx, 200, list.map((c) => summaryView(c, containers.ctx.networks)));
   });
 
   router.get('/containers/:id/json', async (ctx) => {

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { runTool, runToolChecked } from './command.js';
+
+/**
+ * Linux bridges and veth pairs, each operation one `ip -batch -` in berthd's namespace
+ * (and one more inside the container's, entered with `nsenter -t <pid> -n`):
+ *
+ *   bridge     link add <br> type bridge; addr add <gateway>/<len> dev <br>; link set <br> up
+ *   endpoint   host:      link add veth<7 hex> type veth peer name <tmp>; veth → master <br>, up;
+ *                         <tmp> → netns <container pid>
+ *              container: <tmp> → name eth<N>, address <02:42:...>; addr add; up;
+ *                         default route via the gateway (not for internal networks)
+ *   removal    link del veth<7 hex> (takes its peer with it); link del <br>
+ *
+ * The kernel removes a container's end when its namespace dies: a detach after the
+ * container exited finds nothing left, which is not an error.
+ */
+export interface BridgeSpec {
+  readonly name: string;
+  /** `gateway/prefix`, e.g. `172.17.0.1/16`. */
+  readonly address: string;
+}
+
+export interface EndpointSpec {
+  readonly bridge: string;
+  /** The container's init, as seen from berthd's PID namespace. */
+  readonly pid: number;
+  /** Inside the container: `eth0`, `eth1`... */
+  readonly interface: string;
+  /** `ip/prefix`. */
+  readonly address: string;
+  readonly mac: string;
+  /** Default route via this gateway; absent for internal networks (and extra interfaces). */
+  readonly defaultRoute?: string;
+}
+
+function batch(lines: readonly string[]): string {
+  return lines.join('\n') + '\n';
+}
+
+export async function createBridge(spec: BridgeSpec): Promise<void> {
+  await runToolChecked(`create bridge ${spec.name}`, 'ip', ['-batch', '-'], batch([
+    `link add name ${spec.name} type bridge`,
+    `addr add ${spec.address} dev ${spec.name}`,
+    `link set ${spec.name} up`,
+  ]));
+}
+
+/** Deletes links by name; those already gone are fine. */
+export async function deleteLinks(names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const present = await existingLinks();
+  const doomed = names.filter((n) => present.has(n));
+  if (doomed.length === 0) return;
+  // -force: keep going past a link that vanished between the listing and the delete.
+  await runTool('ip', ['-force', '-batch', '-'], batch(doomed.map((n) => `link del ${n}`)));
+}
+
+export async function existingLinks(): Promise<Set<string>> {
+  const out = await runToolChecked('list links', 'ip', ['-j', 'link', 'show']);
+  const links = JSON.parse(out || '[]') as { ifname?: string }[];
+  return new Set(links.map((l) => l.ifname ?? '').filter((n) => n !== ''));
+}
+
+export function newHostInterfaceName(): string {
+  return `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
+}
+
+/** Makes the pair, plugs the host side into the bridge and configures the container side. */
+export async function createEndpoint(spec: EndpointSpec, hostInterface: string): Promise<void> {
+  const peer = `bp${hostInterface.slice(4)}`;
+  await runToolChecked(`create veth pair for ${spec.interface}`, 'ip', ['-batch', '-'], batch([
+    `link add name ${hostInterface} type veth peer name ${peer}`,
+    `link set ${hostInterface} master ${spec.bridge}`,
+    `link set ${hostInterface} up`,
+    `link set ${peer} netns ${spec.pid}`,
+  ]));
+  const inside = [
+    `link set ${peer} name ${spec.interface}`,
+    `link set ${spec.interface} address ${spec.mac}`,
+    `addr add ${spec.address} dev ${spec.interface}`,
+    `link set ${spec.interface} up`,
+  ];
+  if (spec.defaultRoute) inside.push(`route replace default via ${spec.defaultRoute} dev ${spec.interface}`);
+  try {
+    await runToolChecked(`configure ${spec.interface} in the container`, 'nsenter', ['-t', String(spec.pid), '-n', 'ip', '-batch', '-'], batch(inside));
+  } catch (err) {
+    await deleteLinks([hostInterface]).catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { renderTable } from '../../../runtime-agent/src/network/nft.js';
+
+describe('nftables table text', () => {
+  const text = renderTable(
+    [
+      { bridge: 'berth0', subnet: '172.17.0.0/16', internal: false },
+      { bridge: 'br-sealed', subnet: '172.19.0.0/16', internal: true },
+    ],
+    { prerouting: ['tcp dport 8080 dnat ip to 172.17.0.2:80'], output: ['ip daddr 127.0.0.1 tcp dport 8080 dnat ip to 172.17.0.2:80'] },
+  );
+
+  it('is one inet berth table with the bridges set', () => {
+    expect(text.startsWith('table inet berth {\n')).toBe(true);
+    expect(text).toContain('elements = { "berth0", "br-sealed" }');
+  });
+
+  it('masquerades normal networks only, and isolates every network from the others', () => {
+    expect(text).toContain('ip saddr 172.17.0.0/16 oifname != "berth0" masquerade');
+    expect(text).not.toContain('172.19.0.0/16');
+    expect(text).toContain('iifname "berth0" oifname @bridges drop');
+    expect(text).toContain('iifname "br-sealed" drop');
+    expect(text).toContain('oifname "br-sealed" drop');
+    // Inside a network first, then the rest: order matters.
+    expect(text.indexOf('iifname "berth0" oifname "berth0" accept')).toBeLessThan(text.indexOf('iifname "berth0" oifname @bridges drop'));
+  });
+
+  it('places the ports module\'s DNAT lines in the nat chains', () => {
+    expect(text).toMatch(/chain prerouting \{\n.*hook prerouting.*\n\s+tcp dport 8080 dnat ip to 172\.17\.0\.2:80\n/);
+    expect(text).toMatch(/chain output \{\n.*hook output.*\n\s+ip daddr 127\.0\.0\.1 tcp dport 8080/);
+  });
+
+  it('has an empty set and no rules without networks', () => {
+    const empty = renderTable([]);
+    expect(empty).not.toContain('elements');
+    expect(empty).not.toContain('masquerade');
+  });
+});
