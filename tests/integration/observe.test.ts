@@ -8,7 +8,7 @@ import { useDaemon } from '../support/suite.js';
 
 interface FeedTick {
   time: string;
-  containers: { id: string; name: string; cpuPercent: number; memoryUsage: number; memoryLimit: number; pids: number; blkioRead: number; blkioWrite: number }[];
+  containers: { id: string; name: string; cpuPercent: number; memoryUsage: number; memoryLimit: number; pids: number; blkioRead: number; blkioWrite: number; netRx: number; netTx: number }[];
 }
 
 /** Reads `count` newline-terminated JSON lines from a streamed GET on the socket, then hangs up. */
@@ -173,6 +173,67 @@ describe('observing containers: stats, top, events, diff', () => {
     const bad = await readLines<{ message: string }>(daemon().socket, '/berth/stats?interval=5', 1);
     expect(bad.status).toBe(400);
     expect(bad.lines[0]?.message).toMatch(/interval/);
+  });
+
+  describe('network I/O', () => {
+    const MB = 1024 * 1024;
+    beforeAll(async () => {
+      expect((await docker('network', 'create', 'statnet')).code).toBe(0);
+      // The sink takes one connection's bytes and stays up to be sampled (busybox nc ends on
+      // stdin EOF, so its stdin is a pipe that stays open).
+      const sink = await docker('run', '-d', '--name', 'sink', '--network', 'statnet', TEST_IMAGE, 'sh', '-c', 'sleep 600 | nc -l -p 5000 > /dev/null');
+      expect(sink.code, sink.stderr).toBe(0);
+      const bridged = await docker('run', '-d', '--name', 'bridged', TEST_IMAGE, 'sleep', '600');
+      expect(bridged.code, bridged.stderr).toBe(0);
+    });
+
+    afterAll(async () => {
+      await docker('rm', '-f', 'sink', 'bridged', 'source');
+      await docker('network', 'rm', 'statnet');
+    });
+
+    it('~1 MB sent over a user network shows in docker stats NET I/O and in networks.eth0', async () => {
+      // Retried until the sink listens; nc -w ends the client once its input is sent.
+      const script = `for i in $(seq 1 30); do dd if=/dev/zero bs=1024 count=${MB / 1024} 2>/dev/null | nc -w 2 sink 5000 && exit 0; sleep 0.2; done; exit 1`;
+      const send = await docker('run', '--name', 'source', '--network', 'statnet', TEST_IMAGE, 'sh', '-c', script);
+      expect(send.code, send.stderr).toBe(0);
+      const r = await docker('stats', '--no-stream', '--format', '{{.Name}} {{.NetIO}}', 'sink', 'busy');
+      expect(r.code, r.stderr).toBe(0);
+      const rows = new Map(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l] as const));
+      expect(rows.get('sink')).toMatch(/^sink 1\.\d+MB \/ [1-9][\d.]*[kM]?B$/); // the CLI's decimal units
+      expect(rows.get('busy')).toBe('busy 0B / 0B'); // --network none: no networks
+
+      const stats = await daemon().dockerode.getContainer('sink').stats({ stream: false });
+      expect(Object.keys(stats.networks ?? {})).toEqual(['eth0']);
+      expect(stats.networks?.eth0?.rx_bytes).toBeGreaterThan(MB);
+      expect(stats.networks?.eth0?.rx_packets).toBeGreaterThan(100);
+      expect(stats.networks?.eth0?.tx_bytes).toBeGreaterThan(0);
+      expect(Object.keys(stats.networks?.eth0 ?? {}).sort()).toEqual(
+        ['rx_bytes', 'rx_dropped', 'rx_errors', 'rx_packets', 'tx_bytes', 'tx_dropped', 'tx_errors', 'tx_packets'],
+      );
+      const none = await daemon().dockerode.getContainer('idle').stats({ stream: false });
+      expect(none).not.toHaveProperty('networks');
+    });
+
+    it('a container on the default bridge has eth0 counting a ping of its gateway', async () => {
+      const gw = (await docker('inspect', '-f', '{{.NetworkSettings.Gateway}}', 'bridged')).stdout.trim();
+      expect(gw).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+      const ping = await docker('exec', 'bridged', 'ping', '-c', '3', '-s', '1000', '-W', '2', gw);
+      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+      const stats = await daemon().dockerode.getContainer('bridged').stats({ stream: false, 'one-shot': true });
+      expect(stats.networks?.eth0?.rx_bytes).toBeGreaterThan(3000);
+      expect(stats.networks?.eth0?.tx_bytes).toBeGreaterThan(3000);
+      expect(stats.networks).not.toHaveProperty('lo');
+    });
+
+    it('GET /berth/stats has netRx/netTx totals: the sink\'s MB, 0 for --network none', async () => {
+      const { lines } = await readLines<FeedTick>(daemon().socket, '/berth/stats?interval=200', 1);
+      const byName = new Map((lines[0]?.containers ?? []).map((c) => [c.name, c]));
+      expect(byName.get('sink')?.netRx).toBeGreaterThan(MB);
+      expect(byName.get('sink')?.netTx).toBeGreaterThan(0);
+      expect(byName.get('bridged')?.netRx).toBeGreaterThan(3000);
+      expect(byName.get('idle')).toMatchObject({ netRx: 0, netTx: 0 });
+    });
   });
 
   describe('docker top', () => {

@@ -27,7 +27,14 @@ export interface NetworkContainers {
 }
 
 /** The DNS module's entry point (`network/dns/`), passed in when it exists. */
-export type DnsStarter = (opts: { address: string; port?: number; lookup(name: string): string[] | undefined; upstream: string[] }) => Promise<{ close(): Promise<void> }>;
+export type DnsStarter = (opts: {
+  address: string;
+  port?: number;
+  lookup(name: string): string[] | undefined;
+  upstream: string[];
+  /** A client's own upstreams (its container's `--dns`), by its address; undefined → `upstream`. */
+  upstreamFor?(clientAddress: string): readonly string[] | undefined;
+}) => Promise<{ close(): Promise<void> }>;
 
 export interface NetworkServiceDeps {
   readonly layout: DataLayout;
@@ -125,7 +132,12 @@ export class NetworkService implements ContainerNetworking {
   private async bringUp(n: NetworkRecord): Promise<void> {
     await createBridge({ name: n.Bridge, address: `${n.Pool.Gateway}/${prefixLength(n.Pool)}` });
     if (this.deps.dns && n.Name !== 'bridge') {
-      const server = await this.deps.dns({ address: n.Pool.Gateway, lookup: (name) => this.lookup(n.Id, name), upstream: hostResolvers(this.hostResolvConf) });
+      const server = await this.deps.dns({
+        address: n.Pool.Gateway,
+        lookup: (name) => this.lookup(n.Id, name),
+        upstream: hostResolvers(this.hostResolvConf),
+        upstreamFor: (client) => this.upstreamFor(n.Id, client),
+      });
       this.dnsServers.set(n.Id, server);
     }
   }
@@ -151,6 +163,19 @@ export class NetworkService implements ContainerNetworking {
     const name = rawName.replace(/\.$/, '').toLowerCase();
     const found = Object.values(n.Endpoints).filter((e) => e.Name.toLowerCase() === name || e.ContainerID.slice(0, 12) === name || e.Aliases.some((a) => a.toLowerCase() === name));
     return found.length > 0 ? found.map((e) => e.IPv4Address) : undefined;
+  }
+
+  /**
+   * DNS: where to forward the non-local queries of the container at `clientAddress` on one
+   * network — its `--dns` servers, if it has any; undefined → the host's resolvers.
+   */
+  upstreamFor(networkId: string, clientAddress: string): readonly string[] | undefined {
+    const n = this.store.find(networkId);
+    const address = clientAddress.replace(/^::ffff:/, '');
+    const ep = n && Object.values(n.Endpoints).find((e) => e.IPv4Address === address);
+    if (!ep) return undefined;
+    const dns = this.deps.containers.find(ep.ContainerID)?.HostConfig.Dns;
+    return dns && dns.length > 0 ? dns : undefined;
   }
 
   // ---- the API ----

@@ -3,16 +3,17 @@
  * one timer, one JSON line per tick (documented in docs/berth-api.md):
  *
  *   {"time":"2024-05-01T10:00:00.123Z","containers":[{"id","name","cpuPercent","memoryUsage",
- *    "memoryLimit","pids","blkioRead","blkioWrite"}]}
+ *    "memoryLimit","pids","blkioRead","blkioWrite","netRx","netTx"}]}
  *
  * Clients asking for the same interval share one timer and one sampling per tick: /proc/stat
- * read once, each container's cgroup files read once, nothing spawned. A baseline reading is
- * taken when a timer starts so the first line already has CPU percentages; a container seen
- * for the first time reports 0 % until its second tick.
+ * read once, each container's cgroup files and its /proc/<pid>/net/dev read once, nothing
+ * spawned. A baseline reading is taken when a timer starts so the first line already has CPU
+ * percentages; a container seen for the first time reports 0 % until its second tick.
  */
 import { invalid, messageOf } from '../errors.js';
 import { log } from '../log.js';
 import type { CgroupStats } from '../cgroups/cgroup.js';
+import { networkIo } from './net-dev.js';
 import { blockIo, cpuPercentOf, memoryUsageNoCache } from './sample.js';
 import { readContainer, type StatsSource, type SystemCpuSource } from './source.js';
 
@@ -34,6 +35,12 @@ export interface FeedContainer {
   /** Bytes read from / written to block devices since the container started. */
   blkioRead: number;
   blkioWrite: number;
+  /**
+   * Bytes received / transmitted on the container's interfaces (lo excluded) since they were
+   * made, summed; 0 for host, none and container:<id> networking.
+   */
+  netRx: number;
+  netTx: number;
 }
 
 export interface FeedTick {
@@ -101,6 +108,7 @@ class IntervalGroup {
         const online = system.onlineCpus > 0 ? system.onlineCpus : s.perCpuNs.length;
         const percent = before ? cpuPercentOf(mark.cpu - before.cpu, mark.system - before.system, online) : 0;
         const io = blockIo(s.blkio);
+        const net = networkIo(reading.networks);
         containers.push({
           id: who.id,
           name: who.name,
@@ -110,6 +118,8 @@ class IntervalGroup {
           pids: s.pidsCurrent,
           blkioRead: io.read,
           blkioWrite: io.write,
+          netRx: net.rx,
+          netTx: net.tx,
         });
       }
       for (const id of this.marks.keys()) if (!seen.has(id)) this.marks.delete(id);

@@ -16,11 +16,16 @@
  *   precpu_stats             the previous sample's cpu_stats (zeros on the first)
  *   memory_stats             usage, max_usage (v1), stats (memory.stat counters under Docker's
  *                            names for the cgroup version), limit (host memory when unlimited)
- *   name "/name", id         networks: omitted (no network statistics yet)
+ *   name "/name", id
+ *   networks                 {eth0: {rx_bytes, rx_packets, rx_errors, rx_dropped, tx_bytes,
+ *                            tx_packets, tx_errors, tx_dropped}, ...} from the container's
+ *                            /proc/<pid>/net/dev without lo (net-dev.ts); omitted for host,
+ *                            none and container:<id> networking, as Docker omits it
  *
  * A container that is not running gets the zero sample Docker sends: only name and id set.
  */
 import type { CgroupStats } from '../cgroups/cgroup.js';
+import type { Networks } from './net-dev.js';
 import type { SystemCpu } from './system-cpu.js';
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -82,6 +87,7 @@ export interface StatsJson {
   memory_stats: MemoryStats;
   name: string;
   id: string;
+  networks?: Networks;
 }
 
 /** memory.stat counters Docker reports on cgroup v1 (containerd's parsed set). */
@@ -130,6 +136,8 @@ export interface Reading {
   readonly at: number;
   readonly cgroup: CgroupStats;
   readonly system: SystemCpu;
+  /** The container's interfaces (net-dev.ts); absent when it has none of its own. */
+  readonly networks?: Readonly<Networks>;
 }
 
 export interface SampleIdentity {
@@ -183,6 +191,12 @@ function blkioStats(s: CgroupStats, version: 1 | 2): BlkioStats {
   return { ...emptyBlkio(null), io_service_bytes_recursive: entries.length > 0 ? entries : null };
 }
 
+function copyNetworks(networks: Readonly<Networks>): Networks {
+  const out: Networks = {};
+  for (const [name, n] of Object.entries(networks)) out[name] = { ...n };
+  return out;
+}
+
 /** Docker's stats JSON for a running container. */
 export function buildSample(who: SampleIdentity, reading: Reading, version: 1 | 2, previous?: Previous): StatsJson {
   const s = reading.cgroup;
@@ -201,6 +215,7 @@ export function buildSample(who: SampleIdentity, reading: Reading, version: 1 | 
     memory_stats: memoryStats(s, version),
     name: `/${who.name}`,
     id: who.id,
+    ...(reading.networks ? { networks: copyNetworks(reading.networks) } : {}),
   };
 }
 

@@ -1,9 +1,10 @@
 /**
- * What the stats samplers need from the rest of berthd: which containers exist and run, and
- * one reading of a container's cgroup. The API wires it to the container service; unit tests
- * pass a fake.
+ * What the stats samplers need from the rest of berthd: which containers exist and run, one
+ * reading of a container's cgroup, and the pid whose netns holds its interfaces. The API wires
+ * it to the container service; unit tests pass a fake.
  */
 import type { CgroupStats } from '../cgroups/cgroup.js';
+import { readNetworks, type NetDevReadFile } from './net-dev.js';
 import type { SystemCpu } from './system-cpu.js';
 import type { Reading, SampleIdentity } from './sample.js';
 
@@ -22,6 +23,14 @@ export interface StatsSource {
   running(): SampleIdentity[];
   /** One reading of the container's cgroup; rejects when the group is gone. */
   readCgroup(id: string): Promise<CgroupStats>;
+  /**
+   * The host pid of the container's init when it has a network namespace of its own (see
+   * `networkPidOf` in net-dev.ts: undefined for host, none and container:<id>). Without this
+   * member no sample has `networks`.
+   */
+  networkPid?(id: string): number | undefined;
+  /** Reads /proc/<pid>/net/dev (tests); default a plain synchronous read. */
+  readonly readNetDev?: NetDevReadFile;
 }
 
 export interface SystemCpuSource {
@@ -37,7 +46,8 @@ export async function readContainer(source: StatsSource, id: string, system: Sys
   if (!state?.running) return undefined;
   try {
     const cgroup = await source.readCgroup(id);
-    return { at: Date.now(), cgroup, system };
+    const networks = readNetworks(source.networkPid?.(id), source.readNetDev);
+    return { at: Date.now(), cgroup, system, ...(networks ? { networks } : {}) };
   } catch {
     return undefined;
   }

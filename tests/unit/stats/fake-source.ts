@@ -14,12 +14,16 @@ export interface FakeContainer {
   inactiveFile: number;
   limit: number;
   pids: number;
+  /** The pid networkPid() gives (undefined: no netns of its own) and its /proc/<pid>/net/dev. */
+  netPid?: number;
+  netDev?: string;
 }
 
 /** An in-memory StatsSource and a /proc/stat that advances 1 s of 2 CPUs per reading. */
 export class FakeSource implements StatsSource, SystemCpuSource {
   readonly containers = new Map<string, FakeContainer>();
   cgroupReads = 0;
+  netDevReads: string[] = [];
   systemReads = 0;
   private systemNs = 1e15;
 
@@ -73,6 +77,17 @@ export class FakeSource implements StatsSource, SystemCpuSource {
       ],
     };
   }
+
+  networkPid(id: string): number | undefined {
+    return this.containers.get(id)?.netPid;
+  }
+
+  readonly readNetDev = (path: string): string => {
+    this.netDevReads.push(path);
+    const c = [...this.containers.values()].find((x) => x.netPid !== undefined && path === `/proc/${x.netPid}/net/dev`);
+    if (c?.netDev === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return c.netDev;
+  };
 
   async read(): Promise<SystemCpu> {
     this.systemReads += 1;

@@ -72,6 +72,16 @@ describe('CPU % (the docker CLI formula)', () => {
 });
 
 describe('the stats JSON', () => {
+  it('carries networks after id, as Docker orders them, and omits them when the reading has none', () => {
+    const eth0 = { rx_bytes: 10, rx_packets: 1, rx_errors: 0, rx_dropped: 0, tx_bytes: 20, tx_packets: 2, tx_errors: 0, tx_dropped: 0 };
+    const s = buildSample(who, { ...reading(), networks: { eth0 } }, 2);
+    expect(Object.keys(s).slice(-3)).toEqual(['name', 'id', 'networks']);
+    expect(s.networks).toEqual({ eth0 });
+    expect(JSON.parse(JSON.stringify(s)).networks.eth0).toEqual(eth0);
+    expect(buildSample(who, reading(), 2)).not.toHaveProperty('networks');
+    expect(emptySample(who)).not.toHaveProperty('networks');
+  });
+
   it('has Docker v1 shapes: percpu, max_usage, v1 memory counters, the kernel blkio entries', () => {
     const s = buildSample(who, reading(), 1);
     expect(Object.keys(s)).toEqual([

@@ -28,6 +28,13 @@ function recordingSink(limit: number): LineSink & { lines: StatsJson[]; ended: b
 
 const ID = 'c'.repeat(64);
 
+const NET_DEV = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     500       5    0    0    0     0          0         0      500       5    0    0    0     0       0          0
+  eth0: 1048576     800    1    2    0     0          0         0     4096      40    3    4    0     0       0          0
+  eth1:    1000      10    0    0    0     0          0         0      200       2    0    0    0     0       0          0
+`;
+
 describe('GET /containers/{id}/stats', () => {
   it('streams one sample at once, then one per tick, each carrying the previous one', async () => {
     const source = new FakeSource();
@@ -158,8 +165,56 @@ describe('GET /berth/stats', () => {
       pids: 1,
       blkioRead: 100,
       blkioWrite: 50,
+      netRx: 0,
+      netTx: 0,
     });
     // One /proc/stat reading per tick (plus the baseline), whatever the number of containers.
     expect(source.systemReads).toBe(ticks.length + 1);
+  });
+
+  it('adds netRx/netTx: the interfaces\' bytes summed (lo left out), one net/dev read per container per tick', async () => {
+    const source = new FakeSource();
+    source.add('a'.repeat(64), 'bridged', { netPid: 4242, netDev: NET_DEV });
+    source.add('b'.repeat(64), 'hosted'); // host/none: no netns pid
+    const feed = new StatsFeed(source, source);
+    const ticks: FeedTick[] = [];
+    const stop = feed.subscribe(100, (t) => ticks.push(t));
+    await sleep(230);
+    stop();
+    expect(ticks.length).toBeGreaterThanOrEqual(1);
+    const [bridged, hosted] = (ticks[0] as FeedTick).containers;
+    expect(bridged).toMatchObject({ name: 'bridged', netRx: 1048576 + 1000, netTx: 4096 + 200 });
+    expect(hosted).toMatchObject({ name: 'hosted', netRx: 0, netTx: 0 });
+    expect(source.netDevReads.every((p) => p === '/proc/4242/net/dev')).toBe(true);
+    expect(source.netDevReads.length).toBe(source.cgroupReads / 2); // one per tick of the bridged one
+  });
+
+});
+
+describe('network I/O in the container stats', () => {
+  it('the container stats JSON has networks for a container with its own netns, none without', async () => {
+    const source = new FakeSource();
+    source.add(ID, 'web', { netPid: 77, netDev: NET_DEV });
+    source.add('d'.repeat(64), 'isolated');
+    const hub = new ContainerStatsHub(source, source, 50);
+    const web = recordingSink(1);
+    await serveContainerStats(hub, source.resolve('web'), web, { stream: false, oneShot: true });
+    const sample = web.lines[0] as StatsJson;
+    expect(Object.keys(sample).slice(-3)).toEqual(['name', 'id', 'networks']);
+    expect(Object.keys(sample.networks ?? {})).toEqual(['eth0', 'eth1']);
+    expect(sample.networks?.eth0).toEqual({ rx_bytes: 1048576, rx_packets: 800, rx_errors: 1, rx_dropped: 2, tx_bytes: 4096, tx_packets: 40, tx_errors: 3, tx_dropped: 4 });
+    const isolated = recordingSink(1);
+    await serveContainerStats(hub, source.resolve('isolated'), isolated, { stream: false, oneShot: true });
+    expect(isolated.lines[0]).not.toHaveProperty('networks');
+  });
+
+  it('a process gone between the cgroup and the net/dev read gives a sample without networks', async () => {
+    const source = new FakeSource();
+    source.add(ID, 'web', { netPid: 77 }); // no net/dev text: the read fails with ENOENT
+    const hub = new ContainerStatsHub(source, source, 50);
+    const sink = recordingSink(1);
+    await serveContainerStats(hub, source.resolve('web'), sink, { stream: false, oneShot: true });
+    expect(sink.lines[0]?.memory_stats.usage).toBe(10_000);
+    expect(sink.lines[0]).not.toHaveProperty('networks');
   });
 });

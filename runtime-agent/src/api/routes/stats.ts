@@ -14,6 +14,7 @@ import type { ContainerState, StatsSource } from '../../stats/source.js';
 import { ContainerStatsHub, serveContainerStats, type LineSink } from '../../stats/stream.js';
 import { SystemCpuReader } from '../../stats/system-cpu.js';
 import { top } from '../../stats/top.js';
+import { networkPidOf } from '../../stats/net-dev.js';
 import { boolParam } from '../query.js';
 import type { Router } from '../router.js';
 
@@ -109,6 +110,11 @@ function statsSource(containers: ContainerService): StatsSource {
     },
     running: () => containers.all().filter((c) => isRunning(containers, c)).map((c) => ({ id: c.Id, name: c.Name })),
     readCgroup: (id) => sampling.open(cgroupPath(ctx, id)).stats(),
+    // Network counters come from the container init's own view of /proc/net/dev.
+    networkPid: (id) => {
+      const c = containers.find(id);
+      return c?.Id === id ? networkPidOf(c.HostConfig.NetworkMode, c.State.Pid) : undefined;
+    },
   };
 }
 

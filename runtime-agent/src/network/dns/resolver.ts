@@ -41,6 +41,11 @@ import {
 export interface ResolverOptions {
   lookup(name: string): readonly string[] | undefined;
   readonly upstreams: readonly Upstream[];
+  /**
+   * The upstreams for one client (by its address), overriding `upstreams`; undefined → those.
+   * A container started with `--dns` gets its own resolvers this way.
+   */
+  upstreamsFor?(clientAddress: string): readonly Upstream[] | undefined;
   readonly ttl: number;
   readonly forwardTimeoutMs: number;
   readonly maxInFlight: number;
@@ -52,8 +57,11 @@ export class Resolver {
 
   constructor(private readonly opts: ResolverOptions) {}
 
-  /** The reply to one message received over `transport`, or undefined to stay silent. */
-  async answer(packet: Buffer, transport: Transport): Promise<Buffer | undefined> {
+  /**
+   * The reply to one message received over `transport` (from `clientAddress`, when known), or
+   * undefined to stay silent.
+   */
+  async answer(packet: Buffer, transport: Transport, clientAddress?: string): Promise<Buffer | undefined> {
     const parsed = parseQuery(packet);
     if (!parsed.ok) {
       log.debug('dns.malformed', { reason: parsed.reason });
@@ -69,7 +77,7 @@ export class Resolver {
     if (addresses !== undefined) {
       return buildResponse(query, { rcode: RCODE_NOERROR, addresses, ttl: this.opts.ttl, authoritative: true, maxLength });
     }
-    return (await this.forward(packet, transport)) ?? buildResponse(query, { rcode: RCODE_SERVFAIL });
+    return (await this.forward(packet, transport, this.upstreamsOf(clientAddress))) ?? buildResponse(query, { rcode: RCODE_SERVFAIL });
   }
 
   /** Abandons pending forwards (their clients get nothing). */
@@ -96,15 +104,25 @@ export class Resolver {
     return family ? shuffle(known.filter((address) => family(address))) : [];
   }
 
-  private async forward(packet: Buffer, transport: Transport): Promise<Buffer | undefined> {
-    if (this.opts.upstreams.length === 0) return undefined;
+  private upstreamsOf(clientAddress: string | undefined): readonly Upstream[] {
+    if (clientAddress === undefined || !this.opts.upstreamsFor) return this.opts.upstreams;
+    try {
+      return this.opts.upstreamsFor(clientAddress) ?? this.opts.upstreams;
+    } catch (err) {
+      log.warn('dns.upstreams-failed', { client: clientAddress, error: messageOf(err) });
+      return this.opts.upstreams;
+    }
+  }
+
+  private async forward(packet: Buffer, transport: Transport, upstreams: readonly Upstream[]): Promise<Buffer | undefined> {
+    if (upstreams.length === 0) return undefined;
     if (this.inFlight >= this.opts.maxInFlight) {
       log.debug('dns.forward-limit', { inFlight: this.inFlight });
       return undefined;
     }
     this.inFlight++;
     try {
-      return await forwardQuery(packet, this.opts.upstreams, transport, this.opts.forwardTimeoutMs, this.closing.signal);
+      return await forwardQuery(packet, upstreams, transport, this.opts.forwardTimeoutMs, this.closing.signal);
     } finally {
       this.inFlight--;
     }

@@ -19,7 +19,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { errnoCode, invalid, messageOf, systemError } from '../../errors.js';
 import { log } from '../../log.js';
-import { parseUpstream } from './forward.js';
+import { parseUpstream, type Upstream } from './forward.js';
 import { Resolver } from './resolver.js';
 
 export interface DnsServerOptions {
@@ -34,6 +34,12 @@ export interface DnsServerOptions {
   lookup(name: string): readonly string[] | undefined;
   /** Upstream resolvers, tried in order: IP addresses, optionally `ip:port` / `[ip6]:port`. */
   readonly upstream: readonly string[];
+  /**
+   * The upstreams for one client, by its source address (a container's own `--dns`), in the
+   * same forms as `upstream`; undefined (or absent) → `upstream`. Entries that do not parse,
+   * and this server's own address, are skipped (no forwarding loop).
+   */
+  upstreamFor?(clientAddress: string): readonly string[] | undefined;
   /** TTL of the records it answers itself, in seconds; 600 as Docker. */
   readonly ttl?: number;
   /** How long each upstream gets to answer; 2000 ms. */
@@ -57,9 +63,11 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   const family = isIP(opts.address);
   if (family === 0) throw invalid(`invalid DNS listen address ${JSON.stringify(opts.address)}`);
   const requestedPort = opts.port ?? 53;
+  let boundPort = requestedPort; // known once bound (port 0)
   const resolver = new Resolver({
     lookup: (name) => opts.lookup(name),
     upstreams: opts.upstream.map(parseUpstream),
+    upstreamsFor: opts.upstreamFor && clientUpstreams(opts.upstreamFor, opts.address, () => boundPort),
     ttl: opts.ttl ?? 600,
     forwardTimeoutMs: opts.forwardTimeoutMs ?? 2000,
     maxInFlight: opts.maxInFlight ?? 256,
@@ -71,6 +79,7 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
     const port = udp.address().port;
     try {
       const tcp = await listenTcp(opts.address, port);
+      boundPort = port;
       return serve(resolver, udp, tcp, opts.address, port);
     } catch (err) {
       udp.close();
@@ -81,12 +90,35 @@ export async function startDnsServer(opts: DnsServerOptions): Promise<DnsServer>
   }
 }
 
+/** Wraps `upstreamFor`: parsed, invalid entries and this server itself dropped. */
+function clientUpstreams(
+  upstreamFor: (clientAddress: string) => readonly string[] | undefined,
+  listenAddress: string,
+  listenPort: () => number,
+): (clientAddress: string) => readonly Upstream[] | undefined {
+  return (clientAddress) => {
+    const wanted = upstreamFor(clientAddress);
+    if (wanted === undefined) return undefined;
+    const parsed: Upstream[] = [];
+    for (const text of wanted) {
+      try {
+        const upstream = parseUpstream(text);
+        if (upstream.address === listenAddress && upstream.port === listenPort()) continue;
+        parsed.push(upstream);
+      } catch {
+        log.debug('dns.bad-client-upstream', { client: clientAddress, upstream: text });
+      }
+    }
+    return parsed.length > 0 ? parsed : undefined;
+  };
+}
+
 function serve(resolver: Resolver, udp: UdpSocket, tcp: Server, address: string, port: number): DnsServer {
   let closed = false;
   const connections = new Set<Socket>();
 
   udp.on('message', (packet, peer) => {
-    resolver.answer(packet, 'udp').then(
+    resolver.answer(packet, 'udp', peer.address).then(
       (reply) => {
         if (reply && !closed) udp.send(reply, peer.port, peer.address, () => undefined);
       },
@@ -132,7 +164,7 @@ function serveTcpConnection(resolver: Resolver, socket: Socket, isClosed: () => 
       if (buffered.length < 2 + length) break;
       const packet = Buffer.from(buffered.subarray(2, 2 + length));
       buffered = buffered.subarray(2 + length);
-      resolver.answer(packet, 'tcp').then(
+      resolver.answer(packet, 'tcp', socket.remoteAddress).then(
         (reply) => {
           if (!reply || isClosed() || socket.destroyed) return;
           const prefix = Buffer.alloc(2);
