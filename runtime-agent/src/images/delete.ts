@@ -47,7 +47,7 @@ export async function deleteImage(store: ImageStore, name: string, opts: DeleteO
   const id = image.id;
   let refs = store.refs.referencesOf(id);
   let quiet = false;
-  if (!isIdPrefix(id, name)) {
+  if (namedByReference(store, name, id)) {
     if (!opts.force && isSingleReference(refs)) {
       const user = store.users.containersUsing(id)[0];
       if (user !== undefined) {
@@ -152,7 +152,15 @@ function isSingleReference(refs: readonly ImageReference[]): boolean {
   return digestNames.size === 1 && single !== undefined && digestNames.has(nameOf(single));
 }
 
-/** Whether the user named the image by (a prefix of) its ID rather than by a reference. */
-function isIdPrefix(id: Digest, name: string): boolean {
-  return id.startsWith(name) || id.slice('sha256:'.length).startsWith(name);
+/**
+ * Whether the user named the image by one of its references rather than by (a prefix of) its
+ * ID. A name wins over an ID prefix, as in Docker: `rmi b` untags `b:latest` even when the
+ * image's ID happens to start with `b`.
+ */
+function namedByReference(store: ImageStore, name: string, id: Digest): boolean {
+  try {
+    return store.refs.get(storeReference(parseNormalizedNamed(name))) === id;
+  } catch {
+    return false; // not a valid reference: an ID or ID prefix
+  }
 }

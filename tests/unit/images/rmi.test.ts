@@ -57,6 +57,14 @@ describe('docker rmi', () => {
     await expect(rmi('a:2')).rejects.toMatchObject({ code: 'not-found', message: 'No such image: a:2' });
   });
 
+  it('takes a name over an ID prefix that spells the same', async () => {
+    const id = await importImage('y', 'keep:1');
+    const first = hexOf(id).slice(0, 1); // a valid repository name, and a prefix of the ID
+    await tag(id, first);
+    expect(await rmi(first)).toEqual([{ Untagged: `${first}:latest` }]);
+    expect((await root.images.resolve('keep:1')).id).toBe(id);
+  });
+
   it('removes every tag with -f on an ID', async () => {
     const id = await importImage('x', 'a');
     await tag(id, 'b');
