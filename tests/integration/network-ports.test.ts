@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { TEST_IMAGE } from '../support/fixtures.js';
 import { useDaemon } from '../support/suite.js';
+import { networkKit } from '../support/network-kit.js';
 import type { TestNetwork } from '../support/netns.js';
 
 // Published ports, host networking and per-container --dns end to end with the docker CLI
@@ -9,17 +10,7 @@ import type { TestNetwork } from '../support/netns.js';
 // standing in for the outside world (netns.ts). Nothing leaves those two namespaces.
 describe('networking: published ports, host mode, --dns', () => {
   const daemon = useDaemon({ image: 'oci' });
-  const docker = (args: string[]) => daemon().docker(args);
-  const net = (): TestNetwork => {
-    const n = daemon().netns;
-    if (!n) throw new Error('these tests need berthd in a test network namespace');
-    return n;
-  };
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await docker(args);
-    expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout.trim();
-  };
+  const { docker, net, ok } = networkKit(daemon);
   /** A detached container answering "hi" on TCP `port` (busybox nc, persistent). */
   const tcpServer = (name: string, port: number, extra: string[] = []) =>
     ok(['run', '-d', '--name', name, ...extra, TEST_IMAGE, 'nc', '-ll', '-p', String(port), '-e', 'echo', 'hi']);

@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { TEST_IMAGE } from '../support/fixtures.js';
 import { useDaemon } from '../support/suite.js';
-import type { TestNetwork } from '../support/netns.js';
+import { networkKit } from '../support/network-kit.js';
 
 // Bridge networking end to end with the docker CLI: berthd runs in a test-made namespace
 // (useDaemon), with a second one standing in for the outside world (netns.ts).
 describe('networking', () => {
   const daemon = useDaemon({ image: 'oci' });
-  const docker = (args: string[]) => daemon().docker(args);
-  const net = (): TestNetwork => {
-    const n = daemon().netns;
-    if (!n) throw new Error('these tests need berthd in a test network namespace');
-    return n;
-  };
-  const ok = async (args: string[]): Promise<string> => {
-    const r = await docker(args);
-    expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-    return r.stdout.trim();
-  };
+  const { docker, net, ok } = networkKit(daemon);
   const ipOf = async (name: string, network: string): Promise<string> =>
     ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name]);
   /** A container serving "hi" on TCP 8080. */
