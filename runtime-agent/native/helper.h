@@ -32,6 +32,7 @@
 #include <stddef.h>
 #include <poll.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -60,6 +61,17 @@ struct rlimit_entry {
 
 enum net_mode { NET_NEW, NET_HOST, NET_PATH };
 
+/* iface=<name>\t<IPv4>\t<prefix length>[\t<gateway>]: an interface berthd moved into the new
+ * network namespace; init gives it its address, brings it up and, with a gateway, adds the
+ * default route (net.c). */
+struct iface_entry {
+	char *name;
+	struct in_addr address;
+	unsigned prefix;
+	bool gateway_set;
+	struct in_addr gateway;
+};
+
 struct spec {
 	struct strlist lower; /* top-most first */
 	char *upper, *work, *target;
@@ -74,6 +86,8 @@ struct spec {
 	uint64_t caps; /* bit n = capability n */
 	enum net_mode net;
 	char *net_path;
+	struct iface_entry *ifaces;
+	size_t nifaces, ifaces_cap;
 	struct mount_entry *mounts;
 	size_t nmounts, mounts_cap;
 	struct strlist masked, readonly_paths;
@@ -249,6 +263,9 @@ void seccomp_apply(const struct spec *spec);
 
 /* net.c */
 void net_loopback_up(void);
+/* After net_loopback_up(), in the new network namespace: spec->ifaces (address, netmask, up,
+ * default route), by ioctl. */
+void net_interfaces_up(const struct spec *spec);
 
 /* ---- process.c ------------------------------------------------------------------------- */
 

@@ -23,6 +23,7 @@ _Noreturn void init_main(const struct spec *spec, const struct child_fds *fds)
 	child_await_go(fds->sync_read);
 	if (spec->net == NET_NEW || spec->net == NET_PATH)
 		net_loopback_up();
+	net_interfaces_up(spec); /* net=new only (spec.c) */
 
 	/* Our cgroup namespace is rooted at the cgroup berthd just put us in. */
 	if (unshare(CLONE_NEWCGROUP) != 0)

@@ -4,7 +4,9 @@
  * malformed values are refused: berthd and this helper are built together, so any mismatch
  * is a bug worth stopping on. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -126,12 +128,38 @@ static void parse_net(struct spec *spec, char *value)
 		SPEC_FAIL("net: expected new, host or an absolute path, received \"%s\"", value);
 }
 
+/* iface=<name>\t<IPv4>\t<prefix length>[\t<gateway>] */
+static void parse_iface(struct spec *spec, char *value)
+{
+	char *f[4] = { value };
+	int n = 1;
+	for (char *tab; n < 4 && (tab = strchr(f[n - 1], '\t')); n++) {
+		*tab = '\0';
+		f[n] = tab + 1;
+	}
+	if (n < 3 || strchr(f[n - 1], '\t'))
+		SPEC_FAIL("iface: expected name, address, prefix length and an optional gateway, tab-separated");
+	struct iface_entry e = { .name = f[0] };
+	if (!f[0][0] || strlen(f[0]) >= IFNAMSIZ || strchr(f[0], '/'))
+		SPEC_FAIL("iface: invalid interface name \"%s\"", f[0]);
+	if (inet_pton(AF_INET, f[1], &e.address) != 1)
+		SPEC_FAIL("iface %s: invalid IPv4 address \"%s\"", f[0], f[1]);
+	e.prefix = (unsigned)parse_int("iface prefix length", f[2], 1, 32);
+	if (n == 4) {
+		if (inet_pton(AF_INET, f[3], &e.gateway) != 1)
+			SPEC_FAIL("iface %s: invalid gateway \"%s\"", f[0], f[3]);
+		e.gateway_set = true;
+	}
+	spec->ifaces = grow(spec->ifaces, &spec->ifaces_cap, spec->nifaces, sizeof e);
+	spec->ifaces[spec->nifaces++] = e;
+}
+
 /* Every key: which modes take it, which need it, and whether it may repeat. */
 enum key_id {
 	K_VERSION, K_CONTAINER_PID, K_LOWER, K_UPPER, K_WORK, K_TARGET, K_ROOTFS_RO, K_HOSTNAME,
 	K_ARG, K_ENV, K_CWD, K_UID, K_GID, K_ADDITIONAL_GID, K_CAP, K_NET, K_MOUNT, K_MASK,
 	K_READONLY, K_RLIMIT, K_NNP, K_PRIVILEGED, K_OPEN_STDIN, K_OOM, K_TTY, K_CONSOLE_ROWS,
-	K_CONSOLE_COLS, K_INIT, K_SECCOMP, K_COUNT
+	K_CONSOLE_COLS, K_INIT, K_SECCOMP, K_IFACE, K_COUNT
 };
 
 #define RUN (1u << MODE_RUN)
@@ -172,6 +200,7 @@ static const struct key {
 	[K_CONSOLE_COLS] = { "console-cols", BOTH, 0, false },
 	[K_INIT] = { "init", RUN, 0, false },
 	[K_SECCOMP] = { "seccomp", BOTH, 0, false },
+	[K_IFACE] = { "iface", RUN, 0, true },
 };
 
 static void apply(struct spec *spec, enum key_id k, char *v)
@@ -220,6 +249,7 @@ static void apply(struct spec *spec, enum key_id k, char *v)
 			SPEC_FAIL("seccomp: expected default or unconfined, received \"%s\"", v);
 		spec->seccomp = strcmp(v, "default") == 0;
 		break;
+	case K_IFACE: parse_iface(spec, v); break;
 	case K_COUNT: break;
 	}
 }
@@ -266,6 +296,8 @@ void spec_read(struct spec *spec, enum helper_mode mode)
 	if (rows && !spec->tty)
 		SPEC_FAIL("console-rows/console-cols without tty=1");
 	spec->console_size = rows;
+	if (spec->nifaces > 0 && spec->net != NET_NEW)
+		SPEC_FAIL("iface needs net=new");
 	if (!spec->hostname)
 		spec->hostname = "";
 }

@@ -1,10 +1,13 @@
+import type { InterfaceSpec } from '../native/protocol.js';
 import type { ContainerRecord } from './model.js';
 
 /**
  * What the container verbs need from networking (implemented by `network/service.ts`):
  *
  *   create  plan()      checks NetworkMode + NetworkingConfig, returns the networks to record
- *   start   attach()    with the init's host PID, before it execs: veth pairs, addresses, routes
+ *   start   prepare()   before the process spec: addresses claimed, the interfaces the init
+ *                       configures itself (ProcessSpec.interfaces)
+ *           attach()    with the init's host PID, before `go`: veth pairs into its namespace
  *           files()     the lines berthd writes into the container's /etc/hosts and resolv.conf
  *   exit    detach()    endpoints and their addresses released (the kernel took the veths)
  *   rm      release()   anything still held
@@ -44,6 +47,8 @@ export interface ContainerFiles {
 
 export interface ContainerNetworking {
   plan(networkMode: string, networkingConfig: unknown): { networkMode: string; attachments: NetworkAttachment[] };
+  /** Claims `c`'s endpoints; what its init configures (undone by detach()). */
+  prepare(c: ContainerRecord): InterfaceSpec[];
   attach(c: ContainerRecord, pid: number): Promise<void>;
   detach(c: ContainerRecord): Promise<void>;
   release(c: ContainerRecord): Promise<void>;

@@ -69,11 +69,13 @@ export async function startContainer(
 
   let proc;
   try {
-    proc = await startContainerProcess(spec, {
+    // Addresses claimed before the spec: the init configures its interfaces itself after `go`.
+    const interfaces = spec.network.kind === 'new' ? ctx.networks.prepare(c) : [];
+    proc = await startContainerProcess(interfaces.length > 0 ? { ...spec, interfaces } : spec, {
       stdin: spec.openStdin ? 'pipe' : 'ignore',
       onPid: async (pid) => {
         await cgroup.addProcess(pid);
-        // Before the init execs: its veths, addresses and routes, then the files naming them.
+        // Before `go`: its veth pairs (the init sets addresses and routes), then the files naming them.
         await ctx.networks.attach(c, pid);
         await writeEtcFiles(dir, c, await ctx.networks.files(c));
       },

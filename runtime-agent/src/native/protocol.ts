@@ -35,6 +35,22 @@ export interface ResourceLimit {
 /** Where the container's network namespace comes from. */
 export type NetworkNamespace = { kind: 'new' } | { kind: 'host' } | { kind: 'path'; path: string };
 
+/**
+ * An interface berthd created straight into the container's new network namespace (already
+ * named, with its MAC); the container's init gives it its address, brings it up and, with a
+ * gateway, adds the default route through it, after `go` and before anything else runs.
+ */
+export interface InterfaceSpec {
+  /** `eth0`, `eth1`... */
+  readonly name: string;
+  /** IPv4, dotted quad. */
+  readonly address: string;
+  /** 1–32. */
+  readonly prefixLength: number;
+  /** The default route's gateway (IPv4); absent: no default route (internal networks, extra interfaces). */
+  readonly gateway?: string;
+}
+
 /** Everything the helper needs to start a container's first process. */
 export interface ProcessSpec {
   /** The overlay rootfs, mounted by the helper inside the new mount namespace. */
@@ -56,6 +72,8 @@ export interface ProcessSpec {
   /** Capability numbers kept (bounding, permitted, effective); inheritable and ambient are empty, as Docker's. */
   readonly capabilities: readonly number[];
   readonly network: NetworkNamespace;
+  /** Interfaces to configure inside the new network namespace (`network.kind` `new` only). */
+  readonly interfaces?: readonly InterfaceSpec[];
   /** Extra mounts after /proc, /dev, /sys...: /etc/hosts, volumes, tmpfs. */
   readonly mounts: readonly MountSpec[];
   /** Paths hidden from the container (/dev/null over files, empty read-only tmpfs over dirs). */

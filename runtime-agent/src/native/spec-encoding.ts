@@ -1,5 +1,6 @@
 import { invalid } from '../errors.js';
-import type { ExecSpec, ProcessSpec, SeccompMode } from './protocol.js';
+import { isIPv4 } from 'node:net';
+import type { ExecSpec, InterfaceSpec, ProcessSpec, SeccompMode } from './protocol.js';
 
 /**
  * ProcessSpec / ExecSpec → the helper's wire format (docs/helper-protocol.md): NUL-terminated
@@ -55,6 +56,19 @@ function rlimitValue(field: string, value: number): string {
 
 type Records = [string, string][];
 
+/** `iface=<name>\t<address>\t<prefix length>[\t<gateway>]`. */
+function interfaceRecord(i: number, spec: InterfaceSpec): string {
+  const field = `interfaces[${i}]`;
+  if (!/^[a-zA-Z0-9_.-]{1,15}$/.test(spec.name)) refuse(`${field}.name`, `is not an interface name: "${spec.name}"`);
+  if (!isIPv4(spec.address)) refuse(`${field}.address`, `is not an IPv4 address: "${spec.address}"`);
+  const fields = [spec.name, spec.address, integer(`${field}.prefixLength`, spec.prefixLength, 1, 32)];
+  if (spec.gateway !== undefined) {
+    if (!isIPv4(spec.gateway)) refuse(`${field}.gateway`, `is not an IPv4 address: "${spec.gateway}"`);
+    fields.push(spec.gateway);
+  }
+  return fields.join('\t');
+}
+
 /** The command and its identity: the same keys, in the same order, for run and exec. */
 function commandRecords(r: Records, spec: ProcessSpec | ExecSpec): void {
   if (spec.args.length === 0) refuse('args', 'is empty: no command to run');
@@ -94,6 +108,9 @@ function processRecords(spec: ProcessSpec): Records {
   commandRecords(r, spec);
   const net = spec.network;
   r.push(['net', net.kind === 'path' ? absolute('network.path', net.path) : net.kind]);
+  const interfaces = spec.interfaces ?? [];
+  if (interfaces.length > 0 && net.kind !== 'new') refuse('interfaces', `need a new network namespace, not ${net.kind}`);
+  interfaces.forEach((f, i) => r.push(['iface', interfaceRecord(i, f)]));
   spec.mounts.forEach((m, i) => {
     const fields = [m.source, m.destination, m.type, m.options.join(',')];
     for (const [j, f] of fields.entries()) {

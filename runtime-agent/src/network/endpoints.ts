@@ -4,7 +4,8 @@ import type { EventBus } from '../events/bus.js';
 import type { EndpointSettings, NetworkAttachment } from '../containers/networking.js';
 import type { ContainerRecord } from '../containers/model.js';
 import { allocateAddress, macForAddress, prefixLength } from './ipam.js';
-import { createEndpoint, deleteLinks, newHostInterfaceName } from './links.js';
+import type { InterfaceSpec } from '../native/protocol.js';
+import { createEndpoint, deleteLinks, newHostInterfaceName, plugEndpoints } from './links.js';
 import type { EndpointRecord, NetworkRecord, NetworkStore } from './store.js';
 
 /**
@@ -12,7 +13,9 @@ import type { EndpointRecord, NetworkRecord, NetworkStore } from './store.js';
  *
  *   planAttachments  create: NetworkMode + NetworkingConfig.EndpointsConfig → the networks it
  *                    joins (first = eth0 + default route), with aliases and requested --ip
- *   Endpoints        start / connect: address (IPAM), MAC, veth pair into its namespace;
+ *   Endpoints        start: reserve() before the spec (address, MAC, names: the init sets
+ *                    them up), plug() with the init's PID (the pairs, one batch);
+ *                    connect (running container): all at once, configured by nsenter;
  *                    exit / disconnect: the veth and the address go. Network events for both.
  *   endpointSettings inspect: NetworkSettings.Networks
  */
@@ -56,8 +59,11 @@ export class Endpoints {
     private readonly events: EventBus,
   ) {}
 
-  /** Wires `c` (init at `pid`) into `n`; `primary` gets the default route (not on internal networks). */
-  async connect(n: NetworkRecord, c: ContainerRecord, pid: number, a: NetworkAttachment, primary: boolean): Promise<void> {
+  /** Endpoints reserved for a start and not plugged yet (no links, no event). */
+  private readonly unplugged = new WeakSet<EndpointRecord>();
+
+  /** A new endpoint of `c` on `n`: address, MAC, names; claimed in `n` at once (no await). */
+  private claim(n: NetworkRecord, c: ContainerRecord, a: NetworkAttachment): EndpointRecord {
     const used = new Set(Object.values(n.Endpoints).map((e) => e.IPv4Address));
     const ip = allocateAddress(n.Pool, used, a.IPv4Address || undefined);
     const inUse = new Set(this.store.all().map((o) => o.Endpoints[c.Id]?.Interface).filter((x): x is string => x !== undefined));
@@ -69,6 +75,44 @@ export class Endpoints {
     };
     // Claimed before any await: concurrent starts never get the same address.
     n.Endpoints[c.Id] = ep;
+    return ep;
+  }
+
+  /**
+   * Start, before the process spec is built: claims `c`'s endpoint on `n` and returns what the
+   * container's init configures itself; `primary` gets the default route (not on internal
+   * networks). plug() makes the links; disconnect() drops an endpoint never plugged.
+   */
+  reserve(n: NetworkRecord, c: ContainerRecord, a: NetworkAttachment, primary: boolean): InterfaceSpec {
+    const ep = this.claim(n, c, a);
+    this.unplugged.add(ep);
+    return {
+      name: ep.Interface, address: ep.IPv4Address, prefixLength: prefixLength(n.Pool),
+      ...(primary && !n.Internal ? { gateway: n.Pool.Gateway } : {}),
+    };
+  }
+
+  /** Whether `c` has an endpoint on `n` reserved and not plugged yet. */
+  reserved(n: NetworkRecord, c: ContainerRecord): boolean {
+    const ep = n.Endpoints[c.Id];
+    return ep !== undefined && this.unplugged.has(ep);
+  }
+
+  /** Start, with the init's PID (before `go`): the reserved endpoints' pairs, in one batch. */
+  async plug(c: ContainerRecord, pid: number, networks: readonly NetworkRecord[]): Promise<void> {
+    const eps = networks.map((n) => ({ n, ep: n.Endpoints[c.Id] })).filter((x): x is { n: NetworkRecord; ep: EndpointRecord } => x.ep !== undefined && this.unplugged.has(x.ep));
+    await plugEndpoints(pid, eps.map(({ n, ep }) => ({ bridge: n.Bridge, hostInterface: ep.HostInterface, interface: ep.Interface, mac: ep.MacAddress })));
+    for (const { n, ep } of eps) {
+      this.unplugged.delete(ep);
+      await this.store.save(n);
+      this.events.emit('network', 'connect', n.Id, { container: c.Id, name: n.Name, type: 'bridge' });
+    }
+  }
+
+  /** Wires `c` (init at `pid`, running) into `n`; `primary` gets the default route (not on internal networks). */
+  async connect(n: NetworkRecord, c: ContainerRecord, pid: number, a: NetworkAttachment, primary: boolean): Promise<void> {
+    const ep = this.claim(n, c, a);
+    const ip = ep.IPv4Address;
     try {
       await createEndpoint({
         bridge: n.Bridge, pid, interface: ep.Interface, address: `${ip}/${prefixLength(n.Pool)}`, mac: ep.MacAddress,
@@ -85,6 +129,13 @@ export class Endpoints {
   async disconnect(n: NetworkRecord, c: ContainerRecord): Promise<void> {
     const ep = n.Endpoints[c.Id];
     if (!ep) return;
+    if (this.unplugged.has(ep)) {
+      // Reserved for a start that failed before plug(): no links, never announced.
+      this.unplugged.delete(ep);
+      delete n.Endpoints[c.Id];
+      await this.store.save(n);
+      return;
+    }
     await deleteLinks([ep.HostInterface]);
     delete n.Endpoints[c.Id];
     await this.store.save(n);

@@ -2,14 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { runTool, runToolChecked } from './command.js';
 
 /**
- * Linux bridges and veth pairs, each operation one `ip -batch -` in berthd's namespace
- * (and one more inside the container's, entered with `nsenter -t <pid> -n`):
+ * Linux bridges and veth pairs, each operation one `ip -batch -` in berthd's namespace:
  *
  *   bridge     link add <br> type bridge; addr add <gateway>/<len> dev <br>; link set <br> up
- *   endpoint   host:      link add veth<7 hex> type veth peer name <tmp>; veth → master <br>, up;
- *                         <tmp> → netns <container pid>
- *              container: <tmp> → name eth<N>, address <02:42:...>; addr add; up;
- *                         default route via the gateway (not for internal networks)
+ *   start      every endpoint of a starting container in ONE batch:
+ *                link add veth<7 hex> type veth peer name eth<N> address <02:42:...> netns <pid>;
+ *                veth → master <br>, up
+ *              the container's init then sets eth<N>'s address, brings it up and adds the
+ *              default route itself, after `go` (`iface=` records, native/net.c): no spawn
+ *              inside the container
+ *   connect    (a running container): host: link add veth<7 hex> type veth peer name <tmp>;
+ *              veth → master <br>, up; <tmp> → netns <pid>; container, one more batch entered
+ *              with `nsenter -t <pid> -n`: <tmp> → name eth<N>, address <mac>; addr add; up
  *   removal    link del veth<7 hex> (takes its peer with it); link del <br>
  *
  * The kernel removes a container's end when its namespace dies: a detach after the
@@ -66,7 +70,37 @@ export function newHostInterfaceName(): string {
   return `veth${randomBytes(4).toString('hex').slice(0, 7)}`;
 }
 
-/** Makes the pair, plugs the host side into the bridge and configures the container side. */
+/** A starting container's end of a pair: created in its namespace, configured by its init. */
+export interface PlugSpec {
+  readonly bridge: string;
+  readonly hostInterface: string;
+  /** Inside the container: `eth0`, `eth1`... */
+  readonly interface: string;
+  readonly mac: string;
+}
+
+/**
+ * Container start: every pair in one batch from berthd's namespace, each container end made
+ * straight inside `pid`'s namespace with its name and MAC, each host end on its bridge and up.
+ * On failure, the pairs made so far are deleted.
+ */
+export async function plugEndpoints(pid: number, specs: readonly PlugSpec[]): Promise<void> {
+  if (specs.length === 0) return;
+  const lines = specs.flatMap((s) => [
+    `link add name ${s.hostInterface} type veth peer name ${s.interface} address ${s.mac} netns ${pid}`,
+    `link set ${s.hostInterface} master ${s.bridge}`,
+    `link set ${s.hostInterface} up`,
+  ]);
+  try {
+    await runToolChecked(`create veth pairs for ${specs.map((s) => s.interface).join(', ')}`, 'ip', ['-batch', '-'], batch(lines));
+  } catch (err) {
+    await deleteLinks(specs.map((s) => s.hostInterface)).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** `network connect` on a running container: makes the pair, plugs the host side into the
+ *  bridge and configures the container side (one more `ip -batch` inside, by nsenter). */
 export async function createEndpoint(spec: EndpointSpec, hostInterface: string): Promise<void> {
   const peer = `bp${hostInterface.slice(4)}`;
   await runToolChecked(`create veth pair for ${spec.interface}`, 'ip', ['-batch', '-'], batch([

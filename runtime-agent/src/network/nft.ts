@@ -72,13 +72,24 @@ export function renderTable(networks: readonly NftNetwork[], nat: NatRules = { p
   return lines.join('\n') + '\n';
 }
 
-/** Replaces the table atomically: `table` (creates if absent) + `delete` + the new table. */
+/** The text of the table berthd last put in place; undefined: unknown (none yet, deleted, failed). */
+let applied: string | undefined;
+
+/**
+ * Replaces the table atomically: `table` (creates if absent) + `delete` + the new table. A text
+ * equal to the one last applied is skipped: a container start or stop that publishes no port
+ * and creates no network renders the same table, and costs no `nft` run.
+ */
 export async function applyTable(text: string): Promise<void> {
+  if (text === applied) return;
+  applied = undefined; // a failed or partial run leaves the kernel's table unknown
   await runToolChecked('apply nftables rules', 'nft', ['-f', '-'], `table ${TABLE}\ndelete table ${TABLE}\n${text}`);
+  applied = text;
 }
 
 /** Removes the table and with it every rule berthd made; absent is fine. */
 export async function deleteTable(): Promise<void> {
+  applied = undefined;
   await runTool('nft', ['-f', '-'], `table ${TABLE}\ndelete table ${TABLE}\n`);
 }
 

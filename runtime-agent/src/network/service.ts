@@ -5,6 +5,7 @@ import type { EventBus } from '../events/bus.js';
 import { log } from '../log.js';
 import type { ContainerFiles, ContainerNetworking, EndpointSettings, NetworkAttachment } from '../containers/networking.js';
 import type { ContainerRecord } from '../containers/model.js';
+import type { InterfaceSpec } from '../native/protocol.js';
 import type { DataLayout } from '../store/layout.js';
 import { runToolChecked } from './command.js';
 import { containerFiles } from './container-files.js';
@@ -310,17 +311,43 @@ export class NetworkService implements ContainerNetworking {
     return planAttachments(this.store, networkMode, networkingConfig);
   }
 
-  async attach(c: ContainerRecord, pid: number): Promise<void> {
-    const done: NetworkRecord[] = [];
+  prepare(c: ContainerRecord): InterfaceSpec[] {
+    const out: InterfaceSpec[] = [];
+    const reserved: NetworkRecord[] = [];
     try {
       for (const [i, a] of (c.NetworkAttachments ?? []).entries()) {
         const n = this.store.find(a.NetworkID);
         if (!n) throw notFound(`network ${a.NetworkID} not found`);
-        await this.endpoints.connect(n, c, pid, a, i === 0);
-        done.push(n);
+        out.push(this.endpoints.reserve(n, c, a, i === 0));
+        reserved.push(n);
       }
+    } catch (err) {
+      for (const n of reserved) delete n.Endpoints[c.Id];
+      throw err;
+    }
+    return out;
+  }
+
+  async attach(c: ContainerRecord, pid: number): Promise<void> {
+    const done: NetworkRecord[] = [];
+    try {
+      const reserved: NetworkRecord[] = [];
+      for (const [i, a] of (c.NetworkAttachments ?? []).entries()) {
+        const n = this.store.find(a.NetworkID);
+        if (!n) throw notFound(`network ${a.NetworkID} not found`);
+        if (this.endpoints.reserved(n, c)) {
+          reserved.push(n);
+        } else {
+          // Not prepared (an attachment added since): wired and configured from here.
+          await this.endpoints.connect(n, c, pid, a, i === 0);
+          done.push(n);
+        }
+      }
+      done.push(...reserved);
+      await this.endpoints.plug(c, pid, reserved);
       // Ports go to the first network's address (a port taken fails the start, all undone).
-      const first = done[0];
+      const firstId = c.NetworkAttachments?.[0]?.NetworkID;
+      const first = firstId ? this.store.find(firstId) : undefined;
       const ep = first?.Endpoints[c.Id];
       if (first && ep && (await this.ports.publish(c, { containerIp: ep.IPv4Address, bridge: first.Bridge }))) await this.syncRules();
     } catch (err) {

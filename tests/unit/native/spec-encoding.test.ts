@@ -129,6 +129,23 @@ describe('encodeProcessSpec', () => {
     );
   });
 
+  it('sends the interfaces the init configures right after net, only into a new namespace', () => {
+    const records = decodeSpecRecords(encodeProcessSpec({
+      ...spec, network: { kind: 'new' },
+      interfaces: [{ name: 'eth0', address: '172.17.0.2', prefixLength: 16, gateway: '172.17.0.1' }, { name: 'eth1', address: '10.0.0.5', prefixLength: 24 }],
+    }));
+    const net = records.findIndex(([k]) => k === 'net');
+    expect(records.slice(net, net + 3)).toEqual([['net', 'new'], ['iface', 'eth0\t172.17.0.2\t16\t172.17.0.1'], ['iface', 'eth1\t10.0.0.5\t24']]);
+    expect(decodeSpecRecords(encodeProcessSpec({ ...spec, network: { kind: 'new' } })).some(([k]) => k === 'iface')).toBe(false);
+    const iface = { name: 'eth0', address: '172.17.0.2', prefixLength: 16 };
+    expect(refusal({ ...spec, interfaces: [iface] })).toMatch(/interfaces need a new network namespace/);
+    const fresh = { ...spec, network: { kind: 'new' } } as const;
+    expect(refusal({ ...fresh, interfaces: [{ ...iface, name: 'eth\t0' }] })).toMatch(/interfaces\[0\]\.name/);
+    expect(refusal({ ...fresh, interfaces: [{ ...iface, address: '172.17.0.256' }] })).toMatch(/interfaces\[0\]\.address/);
+    expect(refusal({ ...fresh, interfaces: [{ ...iface, prefixLength: 33 }] })).toMatch(/interfaces\[0\]\.prefixLength/);
+    expect(refusal({ ...fresh, interfaces: [{ ...iface, gateway: 'gw' }] })).toMatch(/interfaces\[0\]\.gateway/);
+  });
+
   it('refuses NUL bytes in any string', () => {
     expect(refusal({ ...spec, env: ['A=1', 'B=\0x'] })).toMatch(/env\[1\] contains a NUL byte/);
     expect(refusal({ ...spec, args: ['sh\0'] })).toMatch(/args\[0\] contains a NUL byte/);
