@@ -83,7 +83,7 @@ s.on('error', (e) => { process.stderr.write(e.message + '\\n'); process.exit(1);
 type Way = 'proxy' | 'direct';
 const WAYS: readonly Way[] = ['proxy', 'direct'];
 const WAY_LABELS: Record<Way, string> = {
-  proxy: 'published port, `127.0.0.1:5000` (userland proxy)',
+  proxy: 'published port, `127.0.0.1:5000` (DNAT; the proxy holds the port)',
   direct: 'container address directly, `<IP>:5000`',
 };
 

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { runTool, runToolChecked } from './command.js';
 
 /**
  * Linux bridges and veth pairs, each operation one `ip -batch -` in berthd's namespace:
  *
- *   bridge     link add <br> type bridge; addr add <gateway>/<len> dev <br>; link set <br> up
+ *   bridge     link add <br> type bridge; addr add <gateway>/<len> dev <br>; link set <br> up;
+ *              then net.ipv4.conf.<br>.route_localnet=1 (output DNAT of ports published on
+ *              127.0.0.0/8 sends 127.x-addressed packets onto the bridge, nft.ts masquerades
+ *              their source and drops new 127.x-addressed packets coming in from bridges)
  *   start      every endpoint of a starting container in ONE batch:
  *                link add veth<7 hex> type veth peer name eth<N> address <02:42:...> netns <pid>;
  *                veth → master <br>, up
@@ -48,6 +52,7 @@ export async function createBridge(spec: BridgeSpec): Promise<void> {
     `addr add ${spec.address} dev ${spec.name}`,
     `link set ${spec.name} up`,
   ]));
+  await writeFile(`/proc/sys/net/ipv4/conf/${spec.name}/route_localnet`, '1\n');
 }
 
 /** Deletes links by name; those already gone are fine. */

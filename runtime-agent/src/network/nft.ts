@@ -17,7 +17,12 @@ import { runTool, runToolChecked } from './command.js';
  *                  oif br ct state established,related accept
  *                  oif br ct status dnat accept (published ports)
  *                  oif br drop
+ *     chain input   (filter)           iif @bridges daddr 127.0.0.0/8, not a reply: drop
+ *                                      (route_localnet is on for the bridges: a container must
+ *                                      not reach berthd's loopback services through them)
  *     chain postrouting (nat)          saddr <subnet> oif != br masquerade (not internal)
+ *                                      saddr 127.0.0.0/8 oif br masquerade (every network:
+ *                                      loopback-published ports DNAT'd in output)
  *     chain prerouting / output (nat)  published-port DNAT lines from the ports module
  */
 export interface NftNetwork {
@@ -61,9 +66,13 @@ export function renderTable(networks: readonly NftNetwork[], nat: NatRules = { p
     );
   }
   lines.push('  }');
+  lines.push('  chain input {', '    type filter hook input priority filter; policy accept;');
+  if (networks.length > 0) lines.push('    iifname @bridges ip daddr 127.0.0.0/8 ct state { invalid, new, untracked } drop');
+  lines.push('  }');
   lines.push('  chain postrouting {', '    type nat hook postrouting priority srcnat; policy accept;');
   for (const n of networks) {
     if (!n.internal) lines.push(`    ip saddr ${n.subnet} oifname != ${quote(n.bridge)} masquerade`);
+    lines.push(`    ip saddr 127.0.0.0/8 oifname ${quote(n.bridge)} masquerade`);
   }
   lines.push('  }');
   lines.push('  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...nat.prerouting.map((l) => `    ${l}`), '  }');

@@ -17,10 +17,12 @@ describe('published-port DNAT text', () => {
         'iifname != "berth0" ip daddr 10.0.0.5 tcp dport 8081 dnat ip to 172.17.0.2:80',
       ],
       output: [
-        'ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80',
+        'meta nfproto ipv4 fib daddr type local tcp dport 8080 dnat ip to 172.17.0.2:80',
         'ip daddr 10.0.0.5 tcp dport 8081 dnat ip to 172.17.0.2:80',
+        'ip daddr 127.0.0.1 udp dport 5353 dnat ip to 172.17.0.2:53',
       ],
-      // one accept per container port; the loopback-only udp binding needs no DNAT at all
+      // one accept per container port; the loopback-only udp binding is output DNAT only:
+      // no prerouting (never from outside), no forward accept (local traffic skips forward)
       forward: ['ip daddr 172.17.0.2 iifname != "berth0" oifname "berth0" tcp dport 80 accept'],
     });
   });
