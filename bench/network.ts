@@ -10,7 +10,7 @@
  *             `wc -c` and must answer the exact byte count), published with `-p 5000:5000`,
  *             sent from berthd's network namespace
  *             (a small Node client under nsenter) once through the published port on 127.0.0.1
- *             (berthd's userland proxy) and once to the container's address directly. Timed from
+ *             (DNAT in berthd's nft table) and once to the container's address directly. Timed from
  *             connect until the sink's answer and close, so every byte was read in the container.
  *
  * Options: --runs N (start, default 30)  --warmup N (default 3)  --transfers N (per way,
