@@ -68,6 +68,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
       refreshFiles: (c) => service.refreshFiles(c),
     },
     dns: startDnsServer,
+    ...(config.bip !== undefined ? { bip: config.bip } : {}),
   });
   await networks.init();
   const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events, networks });

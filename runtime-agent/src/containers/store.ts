@@ -6,7 +6,7 @@ import { readJson, writeJsonAtomic } from '../store/json-file.js';
 import type { DataLayout } from '../store/layout.js';
 import type { ContainerRecord } from './model.js';
 
-const RECORD = 'container.json';
+export const RECORD = 'container.json';
 /** A removal renames the directory to this first, so a crash never leaves half a container. */
 const REMOVING_SUFFIX = '.removing';
 const CONTAINER_ID = /^[0-9a-f]{64}$/;

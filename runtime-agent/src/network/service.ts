@@ -1,16 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { conflict, forbidden, invalid, messageOf, notFound } from '../errors.js';
 import type { EventBus } from '../events/bus.js';
 import { log } from '../log.js';
 import type { ContainerFiles, ContainerNetworking, EndpointSettings, NetworkAttachment } from '../containers/networking.js';
 import type { ContainerRecord } from '../containers/model.js';
+import { RECORD as CONTAINER_RECORD } from '../containers/store.js';
+import { readJson } from '../store/json-file.js';
 import type { InterfaceSpec } from '../native/protocol.js';
 import type { DataLayout } from '../store/layout.js';
 import { runToolChecked } from './command.js';
 import { containerFiles } from './container-files.js';
 import { hostResolvers } from './dns/resolv-conf.js';
-import { parseCidr, planPool, prefixLength, subnetsInUse, type Cidr, type PoolRequest } from './ipam.js';
+import { formatCidr, overlaps, parseCidr, planPool, prefixLength, subnetsInUse, type Cidr, type PoolConfig, type PoolRequest } from './ipam.js';
 import { createBridge, deleteLinks } from './links.js';
 import { applyTable, deleteTable, enableForwarding, renderTable, type NatRules } from './nft.js';
 import { defaultBridgeOptions, PREDEFINED_NAMES, resourceView, type PredefinedNetwork } from './resource.js';
@@ -43,6 +46,8 @@ export interface NetworkServiceDeps {
   readonly containers: NetworkContainers;
   /** Name resolution on user networks; absent → containers use the host's resolvers. */
   readonly dns?: DnsStarter;
+  /** berthd `--bip` (checked by config.ts): the default bridge's gateway/prefix; absent → a free default pool. */
+  readonly bip?: string;
 }
 
 export interface CreateNetworkRequest {
@@ -99,9 +104,10 @@ export class NetworkService implements ContainerNetworking {
         await this.store.save(n);
       }
     }
+    await this.reconcileDefaultBridge();
     if (!this.store.find('bridge')) {
       const taken = await this.hostSubnets();
-      const pool = planPool({}, taken, DEFAULT_SUBNET);
+      const pool = this.deps.bip ? this.bipPool(this.deps.bip, taken) : planPool({}, taken, DEFAULT_SUBNET);
       await this.store.save({
         Name: 'bridge', Id: randomBytes(32).toString('hex'), Created: new Date().toISOString(), Driver: 'bridge', Internal: false, Attachable: false,
         Pool: pool, Options: defaultBridgeOptions(DEFAULT_BRIDGE), Labels: {}, Bridge: DEFAULT_BRIDGE, Endpoints: {},
@@ -120,6 +126,54 @@ export class NetworkService implements ContainerNetworking {
     const all = this.store.all();
     await deleteLinks(all.flatMap((n) => [...Object.values(n.Endpoints).map((e) => e.HostInterface), n.Bridge])).catch((err: unknown) => log.warn('network.shutdown-links-failed', { error: messageOf(err) }));
     await deleteTable().catch((err: unknown) => log.warn('network.shutdown-table-failed', { error: messageOf(err) }));
+  }
+
+  /** `--bip` as a pool (subnet + gateway), refused when it overlaps a subnet already in use. */
+  private bipPool(bip: string, hostTaken: readonly Cidr[]): PoolConfig {
+    const [gateway = '', prefix = ''] = bip.split('/');
+    const subnet = parseCidr(`${gateway}/${prefix}`, 'bip', false);
+    const others = this.store.all().filter((n) => n.Name !== 'bridge');
+    const clash = others.find((n) => overlaps(parseCidr(n.Pool.Subnet), subnet));
+    if (clash) throw conflict(`--bip ${bip}: subnet ${formatCidr(subnet)} overlaps network ${clash.Name} (${clash.Pool.Subnet})`);
+    const host = hostTaken.find((t) => overlaps(t, subnet));
+    if (host) throw conflict(`--bip ${bip}: subnet ${formatCidr(subnet)} overlaps ${formatCidr(host)}, already in use in berthd's network namespace`);
+    return { Subnet: formatCidr(subnet), Gateway: gateway };
+  }
+
+  /**
+   * A stored default network whose subnet or gateway differs from `--bip`: dropped (and made
+   * anew by init) when no container record refers to it, else kept with a warning.
+   */
+  private async reconcileDefaultBridge(): Promise<void> {
+    const bip = this.deps.bip;
+    const current = this.store.find('bridge');
+    if (!bip || !current) return;
+    const [gateway = '', prefix = ''] = bip.split('/');
+    const subnet = formatCidr(parseCidr(`${gateway}/${prefix}`, 'bip', false));
+    if (current.Pool.Subnet === subnet && current.Pool.Gateway === gateway) return;
+    const users = await this.recordedUsers(current.Id);
+    if (users.length > 0) {
+      log.warn('network.bip-ignored', { bip, subnet: current.Pool.Subnet, gateway: current.Pool.Gateway, reason: `the default bridge network is used by ${users.length} container(s); remove them to apply --bip`, containers: users.map((id) => id.slice(0, 12)).join(',') });
+      return;
+    }
+    await this.store.remove(current.Id);
+    log.info('network.bip-applied', { bip, previous: current.Pool.Subnet });
+  }
+
+  /**
+   * IDs of the containers whose records name network `id` (read from disk: the container
+   * service loads its records after the networks are up).
+   */
+  private async recordedUsers(id: string): Promise<string[]> {
+    const dir = this.deps.layout.containersDir;
+    const names = await readdir(dir).catch(() => [] as string[]);
+    const out: string[] = [];
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      const rec = await readJson<Pick<ContainerRecord, 'NetworkAttachments'>>(join(dir, name, CONTAINER_RECORD)).catch(() => undefined);
+      if (rec?.NetworkAttachments?.some((a) => a.NetworkID === id)) out.push(name);
+    }
+    return out;
   }
 
   private async hostSubnets(): Promise<Cidr[]> {
