@@ -47,15 +47,7 @@ static _Noreturn void exec_child(const struct spec *spec, const struct child_fds
 	if (spec->tty)
 		console_setup(spec, fds->console); /* the container's /dev/ptmx */
 
-	process_limits(spec); /* the container init's, read by the parent */
-	caps_prepare(spec->caps);
-	seccomp_apply(spec); /* still root with every capability: no need for no_new_privs */
-	process_identity(spec);
-	caps_apply(spec->caps, spec->uid);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		fail("no-new-privileges", errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", errstr(errno));
-	umask(022);
+	process_drop_privileges(spec); /* limits: the container init's, read by the parent */
 	process_exec(spec);
 }
 

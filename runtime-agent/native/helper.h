@@ -276,6 +276,8 @@ void process_limits(const struct spec *spec);
 void process_read_limits(pid_t pid, struct spec *spec);
 void process_identity(const struct spec *spec);
 /* Resets the signal mask and dispositions, looks the command up in the spec's PATH, execs. */
+/* Limits, capabilities, seccomp, user, no_new_privs, umask: everything between setup and exec. */
+void process_drop_privileges(const struct spec *spec);
 _Noreturn void process_exec(const struct spec *spec);
 
 /* ---- stdio.c --------------------------------------------------------------------------- */

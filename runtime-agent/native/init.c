@@ -41,15 +41,7 @@ _Noreturn void init_main(const struct spec *spec, const struct child_fds *fds)
 		fail("chdir", errno, "chdir to cwd (\"%s\") set in config failed: %s", spec->cwd,
 		     errstr(errno));
 
-	process_limits(spec);
-	caps_prepare(spec->caps);
-	seccomp_apply(spec); /* still root with every capability: no need for no_new_privs */
-	process_identity(spec);
-	caps_apply(spec->caps, spec->uid);
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		fail("no-new-privileges", errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", errstr(errno));
-	umask(022);
+	process_drop_privileges(spec);
 	if (spec->init)
 		reaper_main(spec, fds->error_write);
 	process_exec(spec);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -177,6 +178,23 @@ static void reset_signals(void)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* The last steps before exec, shared by `run` and `exec`, in the one order that works:
+ * rlimits and oom score; drop the bounding set (keeping caps across setuid); seccomp while still
+ * root with every capability (so no no_new_privs is needed); groups, gid, uid; the kept
+ * capabilities; PDEATHSIG again (setuid cleared it); no_new_privs if asked; umask. */
+void process_drop_privileges(const struct spec *spec)
+{
+	process_limits(spec);
+	caps_prepare(spec->caps);
+	seccomp_apply(spec);
+	process_identity(spec);
+	caps_apply(spec->caps, spec->uid);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (spec->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		fail("no-new-privileges", errno, "prctl(PR_SET_NO_NEW_PRIVS): %s", errstr(errno));
+	umask(022);
 }
 
 _Noreturn void process_exec(const struct spec *spec)

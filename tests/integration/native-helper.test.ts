@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBerthError } from '../../runtime-agent/src/errors.js';
 import { ContainerStartError, startContainerProcess, type ContainerProcess } from '../../runtime-agent/src/native/helper.js';
-import { helperPath } from '../../runtime-agent/src/native/paths.js';
 import type { ProcessSpec } from '../../runtime-agent/src/native/protocol.js';
 import { encodeProcessSpec } from '../../runtime-agent/src/native/spec-encoding.js';
 import {
@@ -19,6 +16,7 @@ import {
   makeBusyboxLayer,
   MASKED,
   mountsUnder,
+  startThenVanish,
 } from '../support/native-containers.js';
 
 // Drives the real helper: namespaces, overlay, mounts, capabilities. Root only.
@@ -159,18 +157,8 @@ describe('startContainerProcess', () => {
   });
 
   it('kills the container when berthd goes away (fd 3 closes)', async () => {
-    const helper = spawn(helperPath, ['run'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-    const control = helper.stdio[3] as Socket;
-    const exit = new Promise<number | null>((resolve) => helper.once('exit', (code) => resolve(code)));
-    const lines: string[] = [];
-    control.setEncoding('utf8');
-    control.on('data', (d: string) => {
-      lines.push(...d.split('\n').filter(Boolean));
-      if (d.startsWith('pid ')) control.write('go\n');
-      if (d.includes('started')) control.destroy();
-    });
-    control.write(encodeProcessSpec(specFor(['sleep', '1000'])));
-    expect(await exit).toBe(1);
+    const { exit, lines } = await startThenVanish('run', encodeProcessSpec(specFor(['sleep', '1000'])));
+    expect(exit).toBe(1);
     expect(lines).toEqual([expect.stringMatching(/^pid \d+$/), 'started']);
     expect(alive(Number(lines[0]!.slice(4)))).toBe(false);
   });

@@ -29,6 +29,7 @@ import {
   parentOf,
   processState,
   waitFor,
+  startThenVanish,
 } from '../support/native-containers.js';
 
 // The helper's terminal (`-t`), `--init` reaper and `exec` mode, against the real kernel. Root only.
@@ -396,18 +397,8 @@ describe('exec', () => {
 
   it('kills the exec\'d process when berthd goes away (fd 3 closes)', async () => {
     const container = await runningContainer();
-    const helper = spawn(helperPath, ['exec'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-    const control = helper.stdio[3] as Socket;
-    const exit = new Promise<number | null>((resolve) => helper.once('exit', (code) => resolve(code)));
-    const lines: string[] = [];
-    control.setEncoding('utf8');
-    control.on('data', (d: string) => {
-      lines.push(...d.split('\n').filter(Boolean));
-      if (d.startsWith('pid ')) control.write('go\n');
-      if (d.includes('started')) control.destroy();
-    });
-    control.write(encodeExecSpec(execSpec(container, ['sleep', '300'])));
-    expect(await exit).toBe(1);
+    const { exit, lines } = await startThenVanish('exec', encodeExecSpec(execSpec(container, ['sleep', '300'])));
+    expect(exit).toBe(1);
     expect(lines).toEqual([expect.stringMatching(/^pid \d+$/), 'started']);
     expect(alive(Number(lines[0]!.slice(4)))).toBe(false);
     expect(alive(container.pid)).toBe(true);

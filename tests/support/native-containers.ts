@@ -1,10 +1,12 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
+import { helperPath } from '../../runtime-agent/src/native/paths.js';
 import type { ProcessSpec } from '../../runtime-agent/src/native/protocol.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -151,4 +153,24 @@ export async function waitFor(what: string, check: () => boolean | Promise<boole
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Plays berthd for one start (spec, `go` after `pid`) and then goes away as berthd would when
+ * it dies: fd 3 closes right after `started`. Resolves with the helper's exit code and the
+ * lines it sent.
+ */
+export async function startThenVanish(mode: 'run' | 'exec', spec: Buffer): Promise<{ exit: number | null; lines: string[] }> {
+  const helper = spawn(helperPath, [mode], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const control = helper.stdio[3] as Socket;
+  const exit = new Promise<number | null>((resolve) => helper.once('exit', (code) => resolve(code)));
+  const lines: string[] = [];
+  control.setEncoding('utf8');
+  control.on('data', (d: string) => {
+    lines.push(...d.split('\n').filter(Boolean));
+    if (d.startsWith('pid ')) control.write('go\n');
+    if (d.includes('started')) control.destroy();
+  });
+  control.write(spec);
+  return { exit: await exit, lines };
 }
