@@ -70,9 +70,53 @@ export interface HostConfig {
   ShmSize?: number;
   Tmpfs?: Record<string, string> | null;
   Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
-  Mounts?: unknown[] | null;
+  Mounts?: MountRequest[] | null;
   VolumesFrom?: string[] | null;
   GroupAdd?: string[] | null;
+}
+
+/** One `--mount` (HostConfig.Mounts), as the Engine API names it. */
+export interface MountRequest {
+  Type?: string;
+  Source?: string;
+  Target?: string;
+  ReadOnly?: boolean;
+  Consistency?: string;
+  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean } | null;
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string> | null;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null;
+    Subpath?: string;
+  } | null;
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number } | null;
+}
+
+/**
+ * One mount of a container, resolved at create from Binds, Mounts, Tmpfs, VolumesFrom and the
+ * image's VOLUMEs (Docker's MountPoint; inspect's `Mounts` is derived from it).
+ */
+export interface MountPoint {
+  readonly Type: 'volume' | 'bind' | 'tmpfs';
+  /** Volumes: the volume's name. */
+  readonly Name?: string;
+  /** Binds: the host path; volumes: the volume's `_data` (filled at create); tmpfs: ''. */
+  readonly Source: string;
+  /** Absolute, cleaned path inside the container. */
+  readonly Destination: string;
+  /** Volumes: `local`. */
+  readonly Driver?: string;
+  /** The mode string as given (`ro`, `rw`, `z`, `nocopy`...), '' when none. */
+  readonly Mode: string;
+  readonly RW: boolean;
+  /** Binds: `rprivate` unless given; '' otherwise. */
+  readonly Propagation: string;
+  /** tmpfs: mount(8) options (`size=65536k`, `mode=1777`), Docker's defaults applied. */
+  readonly TmpfsOptions?: readonly string[];
+  /** Made for this container (`-v /path`, an image VOLUME): removed with `rm -v` and `--rm`. */
+  readonly Anonymous?: boolean;
+  /** Volumes: `nocopy` / VolumeOptions.NoCopy: no copy of the image's content into it. */
+  readonly NoCopy?: boolean;
 }
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
@@ -125,6 +169,8 @@ export interface ContainerRecord {
   StartGeneration: number;
   /** Set by `docker stop`/`kill`, cleared by `docker start` (moby's, for `unless-stopped`). */
   HasBeenManuallyStopped?: boolean;
+  /** Its volumes, binds and tmpfs mounts, sorted by Destination (parents before children). */
+  MountPoints?: MountPoint[];
   /** The networks it joins at start, first (eth0, default route) first; empty for none/host/container:. */
   NetworkAttachments?: NetworkAttachment[];
 }

@@ -16,7 +16,24 @@ export interface NativeAddon {
   lgetxattr(path: string, name: string): Buffer | undefined;
   /** llistxattr(2). */
   llistxattr(path: string): string[];
+  /**
+   * openat2(2): opens `path` relative to the directory fd `dirfd` with `flags` (O_*), `mode`
+   * (for O_CREAT) and `resolve` (a bitmask of Resolve values); returns the new fd (O_CLOEXEC is
+   * always added). EAGAIN (a rename raced the lookup) is retried inside. The confinement
+   * primitive of files/: with RESOLVE_IN_ROOT or RESOLVE_BENEATH no `..`, absolute path or
+   * symlink can leave `dirfd`.
+   */
+  openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
 }
+
+/** openat2's `resolve` flags (linux/openat2.h). */
+export const Resolve = {
+  NO_XDEV: 0x01,
+  NO_MAGICLINKS: 0x02,
+  NO_SYMLINKS: 0x04,
+  BENEATH: 0x08,
+  IN_ROOT: 0x10,
+} as const;
 
 export const MountFlags = {
   RDONLY: 0x1,

@@ -116,6 +116,31 @@ export interface ExecSpec {
   readonly seccomp: SeccompMode;
 }
 
+/**
+ * A container's filesystem without its process (`berth-helper hold`), for the archive API,
+ * export and browsing of a container that is not running: the helper unshares a mount
+ * namespace (rslave, so nothing propagates back to the host), mounts the overlay rootfs at
+ * `rootfs.target`, makes the `mounts` under it exactly as `run` does (volumes and binds; no
+ * /proc, /dev, /sys), pivot_roots into it, reports `ready`, and then waits until fd 3 is
+ * closed, when it exits and the kernel drops every mount with its namespace. berthd reaches
+ * the tree through `/proc/<pid>/root`; nothing is ever mounted in berthd's own namespace.
+ */
+export interface HoldSpec {
+  readonly rootfs: {
+    /** Lower dirs, top-most first. Without `upper`: a read-only overlay of these alone (a
+     *  container's upper dir may then be the first, so a running container's layer can be read
+     *  without mounting its upper dir twice); one dir alone is bind-mounted read-only. */
+    readonly lower: readonly string[];
+    /** With `work`: a writable overlay, as `run` mounts it (the container must not be running). */
+    readonly upper?: string;
+    readonly work?: string;
+    /** An empty directory under the exec root used as the mount point. */
+    readonly target: string;
+  };
+  /** Volumes and binds, made under the rootfs as `run` makes them (tmpfs mounts are skipped). */
+  readonly mounts: readonly MountSpec[];
+}
+
 /** Lines the helper sends to berthd, in order: pid → (berthd: go) → started | error → exit. */
 export type HelperMessage =
   /** The container's init was cloned (or, for exec, the process forked); its host PID. berthd now joins it to its cgroup and answers `go`. */
@@ -124,5 +149,7 @@ export type HelperMessage =
   | { type: 'started' }
   /** Setup failed at `stage`; `errno` when a syscall failed. The helper then exits. */
   | { type: 'error'; stage: string; message: string; errno: number }
+  /** `hold`: the filesystem is mounted and the helper has pivot_rooted into it. */
+  | { type: 'ready' }
   /** The process ended: exit code, or the signal that killed it. */
   | { type: 'exit'; code: number; signal: number };

@@ -18,11 +18,14 @@ import { join } from 'node:path';
  *   │   ├── hostname  hosts  resolv.conf
  *   │   └── <id>-json.log[.N]         json-file logs, rotated by size
  *   ├── networks/<id>.json            one network: definition, IPAM pool, live endpoints
+ *   ├── volumes/<name>/
+ *   │   ├── volume.json               driver, labels, options, created
+ *   │   └── _data/                    the volume's files (a mount point for option-backed ones)
  *   └── tmp/                          staging for loads and imports (emptied at start)
  *
  *   <exec-root>/
  *   ├── berthd.pid
- *   └── containers/<id>/              per-run scratch (the rootfs mount point)
+ *   └── containers/<id>/              per-run scratch (the rootfs mount point, a hold's mount point)
  */
 export class DataLayout {
   constructor(
@@ -53,6 +56,12 @@ export class DataLayout {
   }
   get networksDir(): string {
     return join(this.dataRoot, 'networks');
+  }
+  get volumesDir(): string {
+    return join(this.dataRoot, 'volumes');
+  }
+  volume(name: string): string {
+    return join(this.volumesDir, name);
   }
   get tmpDir(): string {
     return join(this.dataRoot, 'tmp');
