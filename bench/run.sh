@@ -31,5 +31,6 @@ if [ "${BENCH_DOCKERD:-1}" = 1 ] && refd_available; then
 else
   echo "bench: dockerd not installed (or BENCH_DOCKERD=0): no Docker column" >&2
 fi
-# BENCH=observe runs issue 3's exec latency and stats cost instead of start latency.
+# BENCH=observe runs issue 3's exec latency and stats cost instead of start latency;
+# BENCH=network issue 4's networking figures; BENCH=cp issue 5's docker cp throughput.
 node ".tmp/bench/bench/${BENCH:-start-latency}.js" ${dockerd_args[@]+"${dockerd_args[@]}"} "$@"

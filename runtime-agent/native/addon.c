@@ -4,13 +4,17 @@
  * the message "ENOENT: no such file or directory, mount 'src' -> 'dst'". */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <node_api.h>
 #include <uv.h>
@@ -268,6 +272,48 @@ static napi_value js_llistxattr(napi_env env, napi_callback_info info)
 	return result;
 }
 
+#ifndef SYS_openat2
+#define SYS_openat2 437 /* the same number on every architecture */
+#endif
+
+/* EAGAIN means a rename or mount raced a RESOLVE_IN_ROOT/BENEATH lookup of "..": the kernel
+ * asks the caller to retry. Bounded, so a tree renamed in a tight loop cannot spin us forever. */
+#define OPENAT2_RETRIES 64
+
+/* openat2(dirfd, path, flags, mode, resolve): the new fd, always close-on-exec. */
+static napi_value js_openat2(napi_env env, napi_callback_info info)
+{
+	napi_value argv[5], result = NULL;
+	int32_t dirfd;
+	uint32_t flags, mode, resolve;
+	if (!get_args(env, info, 5, argv))
+		return NULL;
+	if (napi_get_value_int32(env, argv[0], &dirfd) != napi_ok) {
+		napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "dirfd must be an integer");
+		return NULL;
+	}
+	char *path = get_string(env, argv[1], "path");
+	if (path && get_uint(env, argv[2], "flags", &flags) && get_uint(env, argv[3], "mode", &mode) &&
+	    get_uint(env, argv[4], "resolve", &resolve)) {
+		struct open_how how = { .flags = (uint64_t)flags | O_CLOEXEC, .resolve = resolve };
+		/* The kernel refuses a mode without O_CREAT/O_TMPFILE (EINVAL). */
+		if (flags & (O_CREAT | __O_TMPFILE))
+			how.mode = mode;
+		long fd = -1;
+		for (int attempt = 0; attempt < OPENAT2_RETRIES; attempt++) {
+			fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+			if (fd >= 0 || errno != EAGAIN)
+				break;
+		}
+		if (fd < 0)
+			throw_errno(env, errno, "openat2", path, NULL);
+		else
+			napi_create_int32(env, (int32_t)fd, &result);
+	}
+	free(path);
+	return result;
+}
+
 NAPI_MODULE_INIT()
 {
 	const napi_property_descriptor functions[] = {
@@ -277,6 +323,7 @@ NAPI_MODULE_INIT()
 		{ "lsetxattr", NULL, js_lsetxattr, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "lgetxattr", NULL, js_lgetxattr, NULL, NULL, NULL, napi_enumerable, NULL },
 		{ "llistxattr", NULL, js_llistxattr, NULL, NULL, NULL, napi_enumerable, NULL },
+		{ "openat2", NULL, js_openat2, NULL, NULL, NULL, napi_enumerable, NULL },
 	};
 	if (napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions) != napi_ok)
 		return NULL;

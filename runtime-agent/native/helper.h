@@ -4,9 +4,10 @@
  * the TypeScript side is runtime-agent/src/native/{protocol,spec-encoding,helper}.ts.
  *
  * Files, one concept each:
- *   main.c     mode dispatch: `run` (a container's first process), `exec` (docker exec)
+ *   main.c     mode dispatch: `run` (a container's first process), `exec` (docker exec),
+ *              `hold` (a container's filesystem without its process)
  *   channel.c  fd 3: buffered reads of spec records and control lines, message writes
- *   spec.c     the ProcessSpec / ExecSpec wire format → struct spec
+ *   spec.c     the ProcessSpec / ExecSpec / HoldSpec wire format → struct spec
  *   fail.c     error reports: a `error <stage> <errno> <message>` line or, in the child, a
  *              record on the error pipe that the parent turns into that line
  *   shim.c     the parent side of both modes (berth-shim): sync, relay, resize, wait, report
@@ -14,6 +15,8 @@
  *   run.c      `run`, the parent side up to clone
  *   init.c     `run`, the child side: the container's setup sequence up to exec
  *   exec.c     `exec`, both sides: join a running container's namespaces, fork, set up, exec
+ *   hold.c     `hold`: mount a container's filesystem in a mount namespace of its own,
+ *              pivot_root into it, wait for berthd to close fd 3
  *   reaper.c   `--init`: PID 1 forks the command, forwards signals to it, reaps zombies
  *   console.c  the pseudo-terminal: allocated inside the container, master passed to the shim
  *   mounts.c   path resolution inside the rootfs, mount option parsing, mount helpers
@@ -40,7 +43,7 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define SPEC_VERSION "1"
 
-enum helper_mode { MODE_RUN, MODE_EXEC };
+enum helper_mode { MODE_RUN, MODE_EXEC, MODE_HOLD };
 
 /* ---- spec.c ---------------------------------------------------------------------------- */
 
@@ -74,7 +77,7 @@ struct iface_entry {
 
 struct spec {
 	struct strlist lower; /* top-most first */
-	char *upper, *work, *target;
+	char *upper, *work, *target; /* hold: upper and work NULL for a read-only rootfs */
 	bool rootfs_readonly;
 	char *hostname;
 	struct strlist args, env;
@@ -176,10 +179,12 @@ void shim_close_child_ends(struct child_fds *child);
  * `exit`. Returns the helper's exit status. */
 int shim_main(struct shim_start *start);
 
-/* ---- run.c / init.c / exec.c ----------------------------------------------------------- */
+/* ---- run.c / init.c / exec.c / hold.c -------------------------------------------------- */
 
 int run_main(void);
 int exec_main(void);
+/* `argv` (from main) is rewritten to read `berth-hold <target>` once the spec is read. */
+int hold_main(int argc, char **argv);
 
 _Noreturn void init_main(const struct spec *spec, const struct child_fds *fds);
 
@@ -243,6 +248,10 @@ int remount_bind(int root_fd, const char *path, unsigned long flags);
 /* Everything from the overlay up to the read-only remount of the rootfs; returns an O_PATH fd
  * of the mounted rootfs. */
 int rootfs_prepare(const struct spec *spec);
+/* `hold`: / rslave, the rootfs (a writable overlay with upper and work, else a read-only
+ * overlay of the lower dirs, or a read-only bind of a single one), every mount nosuid, nodev,
+ * noexec; then the spec's mounts but tmpfs. Returns an O_PATH fd of the mounted rootfs. */
+int rootfs_hold(const struct spec *spec);
 /* pivot_root into it and detach the old root; leaves the process at "/". */
 void rootfs_pivot(int root_fd);
 /* /dev nodes and symlinks in the fresh /dev tmpfs (all host devices when privileged). */

@@ -59,30 +59,58 @@ void process_limits(const struct spec *spec)
 	close(fd);
 }
 
+/* One value of /proc/<pid>/limits: "unlimited" or a decimal number. */
+static bool parse_limit_value(const char *text, rlim_t *out)
+{
+	if (strcmp(text, "unlimited") == 0) {
+		*out = RLIM_INFINITY;
+		return true;
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	*out = (rlim_t)v;
+	return errno == 0 && end != text && *end == '\0';
+}
+
+/* The container init's limits, from /proc/<pid>/limits rather than prlimit(2): reading another
+ * user's limits with prlimit needs CAP_SYS_RESOURCE, which a sandboxed root may lack, while the
+ * file is readable by anyone. The kernel prints one line per resource, in RLIMIT_* order, with
+ * the soft and hard values at fixed columns ("%-25s %-20s %-20s"). */
 void process_read_limits(pid_t pid, struct spec *spec)
 {
-	static const struct {
-		int resource;
-		const char *name;
-	} all[] = {
-		{ RLIMIT_CPU, "cpu" },	       { RLIMIT_FSIZE, "fsize" },   { RLIMIT_DATA, "data" },
-		{ RLIMIT_STACK, "stack" },     { RLIMIT_CORE, "core" },	    { RLIMIT_RSS, "rss" },
-		{ RLIMIT_NPROC, "nproc" },     { RLIMIT_NOFILE, "nofile" }, { RLIMIT_MEMLOCK, "memlock" },
-		{ RLIMIT_AS, "as" },	       { RLIMIT_LOCKS, "locks" },   { RLIMIT_SIGPENDING, "sigpending" },
-		{ RLIMIT_MSGQUEUE, "msgqueue" }, { RLIMIT_NICE, "nice" },   { RLIMIT_RTPRIO, "rtprio" },
-		{ RLIMIT_RTTIME, "rttime" },
+	static const char *const names[RLIM_NLIMITS] = {
+		"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
+		"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 	};
-	size_t n = sizeof all / sizeof all[0];
-	spec->rlimits = calloc(n, sizeof *spec->rlimits);
+	char limits_path[64];
+	snprintf(limits_path, sizeof limits_path, "/proc/%d/limits", (int)pid);
+	FILE *f = fopen(limits_path, "re");
+	if (!f)
+		fail("rlimits", errno, "read %s: %s", limits_path, errstr(errno));
+	spec->rlimits = calloc(RLIM_NLIMITS, sizeof *spec->rlimits);
 	if (!spec->rlimits)
 		fail("rlimits", ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		struct rlimit_entry *e = &spec->rlimits[i];
-		*e = (struct rlimit_entry){ .resource = all[i].resource, .name = all[i].name };
-		if (prlimit(pid, (__rlimit_resource_t)e->resource, NULL, &e->limit) != 0)
-			fail("rlimits", errno, "read the %s limit of process %d: %s", e->name, (int)pid,
-			     errstr(errno));
+	char line[256];
+	size_t n = 0;
+	bool header = true;
+	while (n < RLIM_NLIMITS && fgets(line, sizeof line, f)) {
+		if (header) { /* "Limit   Soft Limit   Hard Limit   Units" */
+			header = false;
+			continue;
+		}
+		char soft[32], hard[32];
+		struct rlimit_entry *e = &spec->rlimits[n];
+		*e = (struct rlimit_entry){ .resource = (int)n, .name = names[n] };
+		if (strlen(line) <= 26 || sscanf(line + 26, "%31s %31s", soft, hard) != 2 ||
+		    !parse_limit_value(soft, &e->limit.rlim_cur) ||
+		    !parse_limit_value(hard, &e->limit.rlim_max))
+			fail("rlimits", EINVAL, "%s: cannot parse the %s limit", limits_path, names[n]);
+		n++;
 	}
+	fclose(f);
+	if (n != RLIM_NLIMITS)
+		fail("rlimits", EINVAL, "%s: %zu limits, expected %d", limits_path, n, RLIM_NLIMITS);
 	spec->nrlimits = spec->rlimits_cap = n;
 
 	char path[64], buf[16] = { 0 };

@@ -1,7 +1,8 @@
 /* The container's filesystem, in runc's order: propagation, overlay, /proc, /dev (+ nodes,
  * pts, shm, mqueue), /sys, /sys/fs/cgroup, the spec's mounts, masked and read-only paths,
- * the working directory, a read-only rootfs; then (after sethostname) pivot_root. Every
- * container path is resolved inside the rootfs (mounts.c). */
+ * the working directory, a read-only rootfs; then (after sethostname) pivot_root. For `hold`,
+ * only propagation, the rootfs and the spec's mounts. Every container path is resolved
+ * inside the rootfs (mounts.c). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,10 +43,11 @@ static void mount_fs(int root, const char *stage, const char *dst, const char *t
 	close(fd);
 }
 
-/* lowerdir=a:b,upperdir=u,workdir=w, with `names[i]` for the lower dirs when given. */
+/* lowerdir=a:b,upperdir=u,workdir=w, with `names[i]` for the lower dirs when given; without
+ * an upper dir (hold), lowerdir alone: a read-only overlay. */
 static char *overlay_options(const struct spec *spec, char **names)
 {
-	size_t cap = 64 + strlen(spec->upper) + strlen(spec->work);
+	size_t cap = 64 + (spec->upper ? strlen(spec->upper) + strlen(spec->work) : 0);
 	for (size_t i = 0; i < spec->lower.n; i++)
 		cap += strlen(names ? names[i] : spec->lower.v[i]) + 1;
 	char *data = malloc(cap);
@@ -54,13 +56,14 @@ static char *overlay_options(const struct spec *spec, char **names)
 	size_t n = (size_t)snprintf(data, cap, "lowerdir=");
 	for (size_t i = 0; i < spec->lower.n; i++)
 		n += (size_t)snprintf(data + n, cap - n, "%s%s", i ? ":" : "", names ? names[i] : spec->lower.v[i]);
-	snprintf(data + n, cap - n, ",upperdir=%s,workdir=%s", spec->upper, spec->work);
+	if (spec->upper)
+		snprintf(data + n, cap - n, ",upperdir=%s,workdir=%s", spec->upper, spec->work);
 	return data;
 }
 
 /* The kernel takes one page of mount options. Past that (dozens of layers), each lower dir is
  * named by an fd instead, /proc/self/fd/N, about a fifth of a layer path's length. */
-static void mount_overlay(const struct spec *spec)
+static void mount_overlay(const struct spec *spec, unsigned long flags)
 {
 	char *data = overlay_options(spec, NULL);
 	int *fds = NULL;
@@ -82,7 +85,7 @@ static void mount_overlay(const struct spec *spec)
 		free(data);
 		data = overlay_options(spec, names);
 	}
-	if (mount("overlay", spec->target, "overlay", 0, data) != 0)
+	if (mount("overlay", spec->target, "overlay", flags, data) != 0)
 		fail("mount-rootfs", errno, "mount overlay on %s: %s", spec->target, errstr(errno));
 	for (size_t i = 0; fds && i < spec->lower.n; i++) {
 		close(fds[i]);
@@ -217,15 +220,26 @@ static void readonly_path(int root, const char *path)
 		fail("readonly", errno, "remount %s read-only: %s", path, errstr(errno));
 }
 
-int rootfs_prepare(const struct spec *spec)
+/* Nothing mounted from here on may propagate back to the host. */
+static void make_root_rslave(void)
 {
-	/* Nothing mounted from here on may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) != 0)
 		fail("mount-propagation", errno, "make / rslave: %s", errstr(errno));
-	mount_overlay(spec);
+}
+
+static int open_rootfs(const struct spec *spec)
+{
 	int root = open(spec->target, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		fail("mount-rootfs", errno, "open %s: %s", spec->target, errstr(errno));
+	return root;
+}
+
+int rootfs_prepare(const struct spec *spec)
+{
+	make_root_rslave();
+	mount_overlay(spec, 0);
+	int root = open_rootfs(spec);
 
 	mount_fs(root, "mount-proc", "/proc", "proc", CONTAINER_FLAGS, NULL);
 	mount_fs(root, "mount-dev", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
@@ -250,6 +264,60 @@ int rootfs_prepare(const struct spec *spec)
 		close(cwd);
 	if (spec->rootfs_readonly && remount_bind(root, "/", MS_RDONLY) != 0)
 		fail("mount-rootfs", errno, "remount the rootfs read-only: %s", errstr(errno));
+	return root;
+}
+
+/* A hold's tree is data for berthd, never code or devices to it: berthd runs as root outside
+ * any devices cgroup, so a device node in an image or a volume must not open through a hold. */
+#define HOLD_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+/* A bind source that is missing gets a stage of its own, so berthd can say `not found`. */
+static void check_bind_source(const struct mount_entry *m, const struct mount_options *o)
+{
+	struct stat st;
+	if (!(o->bind || strcmp(m->type, "bind") == 0) || stat(m->source, &st) == 0)
+		return;
+	if (errno == ENOENT)
+		fail("mount-source", errno, "bind source path does not exist: %s", m->source);
+	fail("mount-source", errno, "bind source path %s: %s", m->source, errstr(errno));
+}
+
+int rootfs_hold(const struct spec *spec)
+{
+	make_root_rslave();
+	if (spec->upper || spec->lower.n > 1) {
+		mount_overlay(spec, HOLD_FLAGS | (spec->upper ? 0 : MS_RDONLY));
+	} else {
+		/* overlay wants two lower dirs without an upper one */
+		if (mount(spec->lower.v[0], spec->target, NULL, MS_BIND, NULL) != 0)
+			fail("mount-rootfs", errno, "bind %s on %s: %s", spec->lower.v[0], spec->target, errstr(errno));
+		/* read-only before anything is mounted under it: no mount point is created in the layer */
+		if (mount(NULL, spec->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | HOLD_FLAGS, NULL) != 0)
+			fail("mount-rootfs", errno, "remount %s read-only: %s", spec->target, errstr(errno));
+	}
+	int root = open_rootfs(spec);
+	for (size_t i = 0; i < spec->nmounts; i++) {
+		const struct mount_entry *m = &spec->mounts[i];
+		if (strcmp(m->type, "tmpfs") == 0)
+			continue; /* a tmpfs holds data only inside the running container: a new one is empty */
+		struct mount_options o;
+		if (!mount_options_parse(m->options, &o))
+			fail("mount", EINVAL, "mount %s: options too long", m->destination);
+		check_bind_source(m, &o);
+		/* The hold's flags last, so they win over the spec's `dev`, `suid` or `exec`. */
+		size_t len = strlen(m->options) + sizeof ",nosuid,nodev,noexec";
+		char *options = malloc(len);
+		if (!options)
+			fail("mount", ENOMEM, "out of memory");
+		snprintf(options, len, "%s%snosuid,nodev,noexec", m->options, m->options[0] ? "," : "");
+		struct mount_entry held = { m->source, m->destination, m->type, options };
+		mount_extra(root, &held);
+		free(options);
+		/* ... and on the mounts an rbind brought along (-v /:/host has /host/dev) */
+		if (set_mount_attr(root, m->destination, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC) != 0 &&
+		    errno != ENOSYS)
+			fail("mount", errno, "make %s nosuid,nodev,noexec: %s", m->destination, errstr(errno));
+	}
 	return root;
 }
 

@@ -1,8 +1,8 @@
-/* The ProcessSpec / ExecSpec on the wire: NUL-terminated `key=value` records, `version=1`
- * first, `end` last; `run` and `exec` take different sets of keys (the tables are in
- * docs/helper-protocol.md). Unknown keys, repeated singular keys, missing required keys and
- * malformed values are refused: berthd and this helper are built together, so any mismatch
- * is a bug worth stopping on. */
+/* The ProcessSpec / ExecSpec / HoldSpec on the wire: NUL-terminated `key=value` records,
+ * `version=1` first, `end` last; `run`, `exec` and `hold` take different sets of keys (the
+ * tables are in docs/helper-protocol.md). Unknown keys, repeated singular keys, missing
+ * required keys and malformed values are refused: berthd and this helper are built together,
+ * so any mismatch is a bug worth stopping on. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -164,6 +164,7 @@ enum key_id {
 
 #define RUN (1u << MODE_RUN)
 #define EXEC (1u << MODE_EXEC)
+#define HOLD (1u << MODE_HOLD)
 #define BOTH (RUN | EXEC)
 
 static const struct key {
@@ -171,12 +172,12 @@ static const struct key {
 	unsigned modes, required; /* bit (1 << mode) */
 	bool repeated;
 } keys[K_COUNT] = {
-	[K_VERSION] = { "version", BOTH, BOTH, false },
+	[K_VERSION] = { "version", BOTH | HOLD, BOTH | HOLD, false },
 	[K_CONTAINER_PID] = { "container-pid", EXEC, EXEC, false },
-	[K_LOWER] = { "lower", RUN, RUN, true },
-	[K_UPPER] = { "upper", RUN, RUN, false },
-	[K_WORK] = { "work", RUN, RUN, false },
-	[K_TARGET] = { "target", RUN, RUN, false },
+	[K_LOWER] = { "lower", RUN | HOLD, RUN | HOLD, true },
+	[K_UPPER] = { "upper", RUN | HOLD, RUN, false },
+	[K_WORK] = { "work", RUN | HOLD, RUN, false },
+	[K_TARGET] = { "target", RUN | HOLD, RUN | HOLD, false },
 	[K_ROOTFS_RO] = { "rootfs-readonly", RUN, 0, false },
 	[K_HOSTNAME] = { "hostname", RUN, 0, false },
 	[K_ARG] = { "arg", BOTH, BOTH, true },
@@ -187,7 +188,7 @@ static const struct key {
 	[K_ADDITIONAL_GID] = { "additional-gid", BOTH, 0, true },
 	[K_CAP] = { "cap", BOTH, 0, true },
 	[K_NET] = { "net", RUN, RUN, false },
-	[K_MOUNT] = { "mount", RUN, 0, true },
+	[K_MOUNT] = { "mount", RUN | HOLD, 0, true },
 	[K_MASK] = { "mask", RUN, 0, true },
 	[K_READONLY] = { "readonly", RUN, 0, true },
 	[K_RLIMIT] = { "rlimit", RUN, 0, true },
@@ -298,6 +299,8 @@ void spec_read(struct spec *spec, enum helper_mode mode)
 	spec->console_size = rows;
 	if (spec->nifaces > 0 && spec->net != NET_NEW)
 		SPEC_FAIL("iface needs net=new");
+	if (mode == MODE_HOLD && !spec->upper != !spec->work)
+		SPEC_FAIL("upper and work go together");
 	if (!spec->hostname)
 		spec->hostname = "";
 }

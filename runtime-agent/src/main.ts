@@ -1,4 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { detectCgroupDriver } from './cgroups/detect.js';
 import { parseConfig, USAGE, type DaemonConfig } from './config.js';
 import { ContainerService } from './containers/service.js';
@@ -11,7 +12,7 @@ import { Router } from './api/router.js';
 import { listenApi } from './api/server.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
 import { registerImageRoutes } from './api/routes/images.js';
-import { registerSystemRoutes } from './api/routes/system.js';
+import { registerDiskUsageRoutes, registerSystemRoutes } from './api/routes/system.js';
 import { registerEventRoutes } from './api/routes/events.js';
 import { registerStatsRoutes } from './api/routes/stats.js';
 import { registerExecRoutes } from './api/routes/exec.js';
@@ -20,6 +21,12 @@ import { EventBus } from './events/bus.js';
 import { NetworkService } from './network/service.js';
 import { startDnsServer } from './network/dns/server.js';
 import { registerNetworkRoutes } from './api/routes/networks.js';
+import { registerVolumeRoutes } from './api/routes/volumes.js';
+import { registerArchiveRoutes } from './api/routes/archive.js';
+import { registerBrowseRoutes } from './api/routes/browse.js';
+import type { VolumeUsers } from './containers/volumes.js';
+import { summaryView } from './containers/view.js';
+import { VolumeService } from './volumes/service.js';
 
 function processAlive(pid: number): boolean {
   try {
@@ -71,8 +78,16 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
     ...(config.bip !== undefined ? { bip: config.bip } : {}),
   });
   await networks.init();
-  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events, networks });
+  // Volumes and containers refer to each other (rm refuses a volume in use): bind late.
+  const volumeUsers: VolumeUsers = {
+    containersUsing: (name) => service.all().filter((c) => c.MountPoints?.some((m) => m.Type === 'volume' && m.Name === name) === true),
+  };
+  const volumes = new VolumeService({ layout, addon, events, users: volumeUsers });
+  await volumes.init();
+  const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events, networks, volumes });
   await service.init();
+  // Only now is it known which running containers use option-backed mounts a crash left.
+  await volumes.reconcile();
 
   const router = new Router();
   registerSystemRoutes(router, {
@@ -92,6 +107,19 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   registerEventRoutes(router, events);
   registerExecRoutes(router, service);
   registerNetworkRoutes(router, networks);
+  registerVolumeRoutes(router, volumes);
+  registerArchiveRoutes(router, service, images, addon);
+  registerBrowseRoutes(router, { addon, volumes, containers: service });
+  registerDiskUsageRoutes(router, {
+    images: (apiVersion) => images.list({ all: false, filters: new Map(), sharedSize: true, apiVersion }),
+    layersSize: () => images.store.layers.all().reduce((sum, l) => sum + l.size, 0),
+    containers: () =>
+      service.all().map((c) => ({
+        summary: { ...summaryView(c, service.ctx.networks), Id: c.Id, ImageID: c.Image },
+        upperDir: join(layout.container(c.Id), 'upper'),
+      })),
+    volumes: () => volumes.usage(),
+  });
   const api = await listenApi(router, config.socket);
   log.info('berthd.ready', { socket: config.socket, dataRoot: config.dataRoot, cgroup: `v${cgroups.version}`, pid: process.pid });
 
@@ -104,6 +132,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
       void (async () => {
         // Containers first, so attached clients still receive their exit codes.
         await service.shutdown();
+        await volumes.shutdown();
         await networks.shutdown();
         await api.close();
         await rm(config.socket, { force: true });

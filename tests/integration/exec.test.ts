@@ -41,6 +41,17 @@ describe('exec, --init and health checks', () => {
     await docker('rm', 'box');
   });
 
+  it('execs into a container whose user is not root, as that user and with -u 0, with the init\'s limits', async () => {
+    const docker = (...args: string[]) => daemon().docker(args);
+    expect((await docker('run', '-d', '--name', 'nonroot', '-u', '1000:1000', '--ulimit', 'nofile=512:1024', '--network', 'none', TEST_IMAGE, 'sleep', '300')).code).toBe(0);
+    const asUser = await docker('exec', 'nonroot', 'sh', '-c', 'id -u; ulimit -n; ulimit -Hn');
+    expect(asUser.stderr).toBe('');
+    expect(asUser.stdout.trim().split('\n')).toEqual(['1000', '512', '1024']);
+    const asRoot = await docker('exec', '-u', '0', 'nonroot', 'id', '-u');
+    expect(asRoot.stdout.trim()).toBe('0');
+    await docker('rm', '-f', 'nonroot');
+  });
+
   it('reports exit codes through GET /exec/{id}/json (dockerode)', async () => {
     const c = await daemon().dockerode.createContainer({ Image: TEST_IMAGE, Cmd: ['sleep', '300'], HostConfig: { NetworkMode: 'none' } });
     await c.start();

@@ -17,8 +17,8 @@ import { isForeignTestNetns, netnsId, type TestNetwork } from './netns.js';
  *
  * Checked: mounts under the roots (/proc/self/mountinfo), a cgroup directory named after the
  * cgroup parent in any v1 hierarchy or in v2, processes whose command line or cwd is under the
- * roots or that sit in the cgroup parent, `berth-shim` processes, network links (`ip -o link`)
- * and named network namespaces (`ip netns list`).
+ * roots or that sit in the cgroup parent, `berth-shim` and `berth-hold` processes, network
+ * links (`ip -o link`) and named network namespaces (`ip netns list`).
  *
  * A daemon in a test network (netns.ts) is also checked inside berthd's namespace, which it
  * must leave as the harness made it: links only lo and the test veth, no nftables table, no
@@ -48,6 +48,8 @@ export interface LeakScope {
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
 const SHIM_NAME = 'berth-shim';
+/** `berth-helper hold` processes (`berth-hold <target>`), counted as shims are. */
+const HOLD_NAME = 'berth-hold';
 /**
  * Marks this test process: berthd and its shims inherit the environment, so a shim carrying
  * our tag is ours, and shims of other test runs on the same machine are never counted or killed.
@@ -233,7 +235,8 @@ async function listProcesses(): Promise<ProcessInfo[]> {
 
 function isShim(p: ProcessInfo): boolean {
   const argv0 = basename(p.cmdline.split(' ')[0] ?? '');
-  return (p.comm.startsWith(SHIM_NAME) || argv0.startsWith(SHIM_NAME)) && p.ours;
+  const named = (name: string): boolean => p.comm.startsWith(name) || argv0.startsWith(name);
+  return (named(SHIM_NAME) || named(HOLD_NAME)) && p.ours;
 }
 
 async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<(ProcessInfo & { why: string })[]> {
@@ -248,7 +251,7 @@ async function processesOf(before: ResourceSnapshot, scope: LeakScope): Promise<
     if (p.cwd !== '' && roots.some((r) => isUnder(p.cwd, r))) why.push(`cwd ${p.cwd}`);
     const cg = p.cgroups.find((path) => path.endsWith(cgroupMark) || path.includes(`${cgroupMark}/`));
     if (cg !== undefined) why.push(`in cgroup ${cg}`);
-    if (isShim(p) && !before.shims.has(p.pid)) why.push(`a ${SHIM_NAME} started since the snapshot`);
+    if (isShim(p) && !before.shims.has(p.pid)) why.push(`a ${p.comm} started since the snapshot`);
     if (daemonNetns !== undefined && p.netns === daemonNetns) why.push(`in berthd's network namespace ${scope.netns?.name ?? ''}`);
     if (why.length > 0) result.push({ ...p, why: why.join(', ') });
   }

@@ -36,7 +36,7 @@ export const READONLY: readonly string[] = ['/proc/sys', '/proc/sysrq-trigger'];
  * `--init` reaper and an exec'd child before its exec all keep the shim's environment.
  */
 const TAG_NAME = 'BERTH_NATIVE_TEST_RUN';
-const HELPER_NAMES = new Set(['berth-shim', 'berth-init', 'berth-exec']);
+const HELPER_NAMES = new Set(['berth-shim', 'berth-init', 'berth-exec', 'berth-hold']);
 
 export interface BusyboxLayer {
   /** The temp dir holding everything; removed by the caller. */
@@ -93,8 +93,8 @@ export function busyboxSpec(lower: string, dir: string, args: string[], over: Pa
   };
 }
 
-/** PIDs of this test process's helper processes (`berth-shim`, and `berth-init` / `berth-exec`
- *  before their exec; the `--init` reaper stays `berth-init`). */
+/** PIDs of this test process's helper processes (`berth-shim`, `berth-hold`, and `berth-init` /
+ *  `berth-exec` before their exec; the `--init` reaper stays `berth-init`). */
 export async function helperProcesses(): Promise<Set<number>> {
   const tag = `${TAG_NAME}=${process.env[TAG_NAME] ?? ''}`;
   const found = new Set<number>();

@@ -9,6 +9,8 @@ import type { ContainerProcess } from '../native/helper.js';
 import type { EventBus } from '../events/bus.js';
 import type { RestartScheduler } from './restart-policy.js';
 import type { ContainerNetworking } from './networking.js';
+import type { ContainerVolumes } from './volumes.js';
+import type { WritableLayerGate } from './files/gate.js';
 
 /** A running (or paused) container's live parts; absent when it is not running. */
 export interface Task {
@@ -36,6 +38,10 @@ export interface ContainerContext {
   readonly restarts: RestartScheduler;
   /** Endpoints, addresses and /etc files (network/service.ts). */
   readonly networks: ContainerNetworking;
+  /** Named and anonymous volumes: made at create, mounted per run, removed by `rm -v` (volumes/service.ts). */
+  readonly volumes: ContainerVolumes;
+  /** One writer of a writable layer at a time: a start or a writable hold (files/gate.ts). */
+  readonly layerGate: WritableLayerGate;
 }
 
 /** The attributes Docker puts on every container event: name, image and the labels. */

@@ -13,6 +13,7 @@ import { generateName, validateName } from './names.js';
 import { parseSignal } from './signals.js';
 import { writeEtcFiles } from './etc-files.js';
 import { validateHealthcheck } from './health.js';
+import { ensurePlanVolumes, planMounts, removeCreated } from './mounts.js';
 
 /** The body of `POST /containers/create`. */
 export interface CreateRequest extends ContainerConfig {
@@ -80,10 +81,11 @@ function validate(req: CreateRequest, hc: HostConfig): void {
   validateCapabilities(hc.CapDrop);
   rotationOptions(hc.LogConfig);
   limitsFromHostConfig(hc);
-  for (const b of hc.Binds ?? []) if (b) throw invalid('bind mounts and volumes (-v) are not supported by berthd yet');
-  if ((hc.Mounts ?? []).length > 0) throw invalid('--mount is not supported by berthd yet');
-  if (Object.keys(hc.Tmpfs ?? {}).length > 0) throw invalid('--tmpfs is not supported by berthd yet');
-  if ((hc.VolumesFrom ?? []).length > 0) throw invalid('--volumes-from is not supported by berthd yet');
+  if (hc.Binds !== undefined && hc.Binds !== null && !Array.isArray(hc.Binds)) throw invalid('HostConfig.Binds must be a list of "source:destination[:mode]" strings');
+  if (hc.Mounts !== undefined && hc.Mounts !== null && !Array.isArray(hc.Mounts)) throw invalid('HostConfig.Mounts must be a list of mounts');
+  if (hc.VolumesFrom !== undefined && hc.VolumesFrom !== null && !Array.isArray(hc.VolumesFrom)) throw invalid('HostConfig.VolumesFrom must be a list of "container[:ro|:rw]" strings');
+  if (hc.Tmpfs !== undefined && hc.Tmpfs !== null && (typeof hc.Tmpfs !== 'object' || Array.isArray(hc.Tmpfs))) throw invalid('HostConfig.Tmpfs must map destinations to options');
+  if (req.Volumes !== undefined && req.Volumes !== null && (typeof req.Volumes !== 'object' || Array.isArray(req.Volumes))) throw invalid('Config.Volumes must map destinations to {}');
 }
 
 /** `POST /containers/create`: validates everything first, so a refusal leaves nothing behind. */
@@ -98,6 +100,8 @@ export async function createContainer(ctx: ContainerContext, name: string | null
   ctx.store.assertNameFree(bareName);
   const image = await ctx.images.resolve(req.Image as string);
   const { path, args, entrypoint, cmd } = command(req, image);
+  const volumes = { ...(image.config.Volumes ?? {}), ...(req.Volumes ?? {}) };
+  const plan = await planMounts({ hostConfig: hc, configVolumes: volumes, findContainer: (ref) => ctx.store.find(ref) });
 
   const id = randomBytes(32).toString('hex');
   const { HostConfig: _hc, NetworkingConfig: _nc, ...userConfig } = req;
@@ -113,7 +117,7 @@ export async function createContainer(ctx: ContainerContext, name: string | null
     Labels: { ...(image.config.Labels ?? {}), ...(req.Labels ?? {}) },
     StopSignal: req.StopSignal || image.config.StopSignal || undefined,
     ExposedPorts: { ...(image.config.ExposedPorts ?? {}), ...(req.ExposedPorts ?? {}) },
-    Volumes: { ...(image.config.Volumes ?? {}), ...(req.Volumes ?? {}) },
+    Volumes: volumes,
     Healthcheck: req.Healthcheck ?? image.config.Healthcheck ?? undefined,
     OnBuild: null,
     Image: req.Image,
@@ -140,6 +144,9 @@ export async function createContainer(ctx: ContainerContext, name: string | null
     NetworkAttachments: net.attachments,
   };
 
+  // Everything is validated: from here on, what is made is undone on failure.
+  const mounts = await ensurePlanVolumes(plan, ctx.volumes);
+  record.MountPoints = mounts.points;
   const dir = ctx.layout.container(id);
   try {
     await mkdir(join(dir, 'upper'), { recursive: true, mode: 0o755 });
@@ -149,6 +156,7 @@ export async function createContainer(ctx: ContainerContext, name: string | null
     await ctx.store.add(record);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
+    await removeCreated(ctx.volumes, mounts.created);
     throw err;
   }
   emitContainerEvent(ctx, record, 'create');

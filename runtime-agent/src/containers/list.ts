@@ -3,8 +3,13 @@ import { matchLabels, parseFilters } from '../api/query.js';
 import type { ImageProvider } from '../images/types.js';
 import type { ContainerRecord, ContainerStatus } from './model.js';
 
-const FILTERS = ['status', 'name', 'label', 'ancestor', 'exited', 'id', 'before', 'since'] as const;
+const FILTERS = ['status', 'name', 'label', 'ancestor', 'exited', 'id', 'before', 'since', 'volume'] as const;
 const STATUSES: readonly ContainerStatus[] = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+/** moby's `volume=` filter: a mount's destination, its volume's name, or (no name) its source. */
+function mountsVolume(c: ContainerRecord, value: string): boolean {
+  return (c.MountPoints ?? []).some((m) => m.Destination === value || (m.Name ? m.Name === value : m.Source === value));
+}
 
 export interface ListOptions {
   readonly all: boolean;
@@ -15,7 +20,8 @@ export interface ListOptions {
 /**
  * `GET /containers/json`: newest first; without `all` only running ones; `limit` (ps -n)
  * implies all; filters as Docker's (`status`, `name` as a regexp-ish substring, `label`,
- * `ancestor` = image and its tags, `exited` = exit code, `id` prefix, `before`/`since`).
+ * `ancestor` = image and its tags, `exited` = exit code, `id` prefix, `before`/`since`,
+ * `volume` = a volume name or mount destination).
  */
 export async function listContainers(
   containers: readonly ContainerRecord[],
@@ -67,6 +73,7 @@ export async function listContainers(
     if (f('label') && !matchLabels(c.Config.Labels ?? {}, f('label') ?? [])) return false;
     if (f('ancestor') && !ancestors.has(c.Image)) return false;
     if (exited.length > 0 && (c.State.Status !== 'exited' || !exited.includes(c.State.ExitCode))) return false;
+    if (f('volume') && !f('volume')?.some((v) => mountsVolume(c, v))) return false;
     if (before !== undefined && Date.parse(c.Created) >= before) return false;
     if (since !== undefined && Date.parse(c.Created) <= since) return false;
     return true;

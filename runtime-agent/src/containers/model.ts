@@ -106,7 +106,8 @@ export interface MountPoint {
   readonly Destination: string;
   /** Volumes: `local`. */
   readonly Driver?: string;
-  /** The mode string as given (`ro`, `rw`, `z`, `nocopy`...), '' when none. */
+  /** The mode string as given (`ro`, `rw`, `z`, `nocopy`...); '' when none, except `z` for a
+   *  volume from -v/--mount (moby's setBindModeIfNull); '' for --volumes-from copies. */
   readonly Mode: string;
   readonly RW: boolean;
   /** Binds: `rprivate` unless given; '' otherwise. */

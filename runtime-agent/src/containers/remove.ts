@@ -1,15 +1,18 @@
 import { rm } from 'node:fs/promises';
-import { conflict } from '../errors.js';
+import { conflict, messageOf } from '../errors.js';
 import { log } from '../log.js';
 import { emitContainerEvent, type ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
+import { anonymousVolumes } from './mounts.js';
 import { killContainer } from './stop.js';
 
 /**
  * `DELETE /containers/{id}`: refuses a running container unless forced (then kills it);
- * deletes its writable layer, logs and record, and wakes `wait?condition=removed`.
+ * deletes its writable layer, logs and record, and wakes `wait?condition=removed`. With
+ * `removeVolumes` (`rm -v`, `--rm`) its anonymous volumes go too, once its record is gone
+ * (the volume service keeps one another container still uses); named volumes never do.
  */
-export async function removeContainer(ctx: ContainerContext, c: ContainerRecord, force: boolean): Promise<void> {
+export async function removeContainer(ctx: ContainerContext, c: ContainerRecord, force: boolean, removeVolumes = false): Promise<void> {
   if (c.State.Status === 'removing') throw conflict(`removal of container ${c.Id} is already in progress`);
   if (ctx.tasks.has(c.Id) || c.State.Restarting) {
     if (!force) {
@@ -29,6 +32,10 @@ export async function removeContainer(ctx: ContainerContext, c: ContainerRecord,
   } catch (err) {
     c.State = { ...c.State, Status: previous };
     throw err;
+  }
+  if (removeVolumes) {
+    // The container is gone either way: a volume that cannot be removed is reported, not fatal.
+    await ctx.volumes.removeAnonymous(anonymousVolumes(c)).catch((err: unknown) => log.warn('container.remove-volumes-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
   }
   ctx.hubs.delete(c.Id);
   ctx.waiters.removed(c);

@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { conflict, invalid, messageOf, notModified } from '../errors.js';
+import { directorySize } from '../store/directory-size.js';
 import { log } from '../log.js';
 import type { CgroupDriver } from '../cgroups/cgroup.js';
 import type { ImageProvider, ImageUsers } from '../images/types.js';
@@ -28,7 +30,9 @@ import { startExec, type ExecStartRequest } from './exec/start.js';
 import { ExecStore } from './exec/store.js';
 import { HealthMonitor } from './health.js';
 import type { ContainerNetworking } from './networking.js';
+import type { ContainerVolumes } from './volumes.js';
 import { writeEtcFiles } from './etc-files.js';
+import { WritableLayerGate } from './files/gate.js';
 
 export interface ContainerServiceDeps {
   readonly layout: DataLayout;
@@ -37,6 +41,7 @@ export interface ContainerServiceDeps {
   readonly cgroupParent: string;
   readonly events: EventBus;
   readonly networks: ContainerNetworking;
+  readonly volumes: ContainerVolumes;
 }
 
 /**
@@ -57,7 +62,7 @@ export class ContainerService implements ImageUsers, AttachSource {
     const waiters = new Waiters();
     const tasks = new Map<string, Task>();
     const restarts = new RestartScheduler({ store, waiters, tasks, start: (c) => this.launch(c) });
-    this.ctx = { ...deps, store, waiters, tasks, hubs: new Map(), restarts };
+    this.ctx = { ...deps, store, waiters, tasks, hubs: new Map(), restarts, layerGate: new WritableLayerGate() };
     this.health = new HealthMonitor(this.ctx);
   }
 
@@ -73,7 +78,7 @@ export class ContainerService implements ImageUsers, AttachSource {
         const action = daemonStartAction(c);
         try {
           if (action === 'start') await this.start(c.Id);
-          else if (action === 'remove') await this.remove(c.Id, true);
+          else if (action === 'remove') await this.remove(c.Id, true, true);
         } catch (err) {
           log.warn('container.restore-failed', { id: c.Id.slice(0, 12), action, error: messageOf(err) });
         }
@@ -108,7 +113,7 @@ export class ContainerService implements ImageUsers, AttachSource {
       await this.launch(c);
     } catch (err) {
       if (c.HostConfig.AutoRemove && !c.State.Running && c.State.Status !== 'removing' && this.ctx.store.find(c.Id)) {
-        await removeContainer(this.ctx, c, true).catch(() => undefined);
+        await removeContainer(this.ctx, c, true, true).catch(() => undefined);
       }
       throw err;
     }
@@ -116,11 +121,14 @@ export class ContainerService implements ImageUsers, AttachSource {
 
   /** Starts the process and wires it up: user starts and restart-policy starts alike. */
   private async launch(c: ContainerRecord): Promise<void> {
-    await startContainer(this.ctx, c, (exited) => this.onExit(exited), (hub) => {
-      const waiting = this.pendingHubs.get(c.Id);
-      this.pendingHubs.delete(c.Id);
-      for (const subscribe of waiting ?? []) subscribe(hub);
-    });
+    // A writable hold (docker cp into the stopped container) must end before its layer is mounted.
+    await this.ctx.layerGate.run(c.Id, () =>
+      startContainer(this.ctx, c, (exited) => this.onExit(exited), (hub) => {
+        const waiting = this.pendingHubs.get(c.Id);
+        this.pendingHubs.delete(c.Id);
+        for (const subscribe of waiting ?? []) subscribe(hub);
+      }),
+    );
     this.health.started(c);
     if (c.State.Health) await this.ctx.store.save(c);
   }
@@ -134,7 +142,8 @@ export class ContainerService implements ImageUsers, AttachSource {
       return;
     }
     if (c.HostConfig.AutoRemove && !this.manualRestarts.has(c.Id) && this.ctx.store.find(c.Id)) {
-      await removeContainer(this.ctx, c, true).catch((err: unknown) => log.warn('container.autoremove-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
+      // `--rm` takes the anonymous volumes with it, as Docker's does.
+      await removeContainer(this.ctx, c, true, true).catch((err: unknown) => log.warn('container.autoremove-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
     }
   }
 
@@ -172,13 +181,14 @@ export class ContainerService implements ImageUsers, AttachSource {
     return unpauseContainer(this.ctx, this.get(ref));
   }
 
-  remove(ref: string, force: boolean): Promise<void> {
-    return this.removeRecord(this.get(ref), force);
+  /** `removeVolumes`: `docker rm -v`, its anonymous volumes too. */
+  remove(ref: string, force: boolean, removeVolumes = false): Promise<void> {
+    return this.removeRecord(this.get(ref), force, removeVolumes);
   }
 
   /** Removal and everything that hangs off a container: exec records, restarts, waiting attachers. */
-  private async removeRecord(c: ContainerRecord, force: boolean): Promise<void> {
-    await removeContainer(this.ctx, c, force);
+  private async removeRecord(c: ContainerRecord, force: boolean, removeVolumes = false): Promise<void> {
+    await removeContainer(this.ctx, c, force, removeVolumes);
     this.ctx.restarts.forget(c.Id);
     this.execs.dropContainer(c.Id);
     for (const subscribe of this.pendingHubs.get(c.Id) ?? []) {
@@ -237,19 +247,23 @@ export class ContainerService implements ImageUsers, AttachSource {
     return { result, cancel: () => resolver && this.ctx.waiters.cancel(c.Id, resolver) };
   }
 
-  /** `POST /containers/prune`: removes every stopped container (optionally by label/until). */
-  async prune(matches: (c: ContainerRecord) => boolean): Promise<string[]> {
+  /** `POST /containers/prune`: removes every stopped container (optionally by label/until);
+   *  the space reclaimed is the bytes of their writable layers. */
+  async prune(matches: (c: ContainerRecord) => boolean): Promise<{ removed: string[]; spaceReclaimed: number }> {
     const removed: string[] = [];
+    let spaceReclaimed = 0;
     for (const c of this.ctx.store.all()) {
       if (c.State.Running || c.State.Status === 'removing' || !matches(c)) continue;
       try {
+        const size = await directorySize(join(this.ctx.layout.container(c.Id), 'upper'));
         await this.removeRecord(c, false);
         removed.push(c.Id);
+        spaceReclaimed += size;
       } catch (err) {
         log.warn('container.prune-skip', { id: c.Id.slice(0, 12), error: messageOf(err) });
       }
     }
-    return removed;
+    return { removed, spaceReclaimed };
   }
 
   whenHub(c: ContainerRecord, subscribe: (hub: OutputHub) => void): () => void {

@@ -4,6 +4,7 @@ import type { MountSpec, NetworkNamespace, ProcessSpec, ResourceLimit, SeccompMo
 import { effectiveCapabilities } from './capabilities.js';
 import type { ContainerRecord } from './model.js';
 import type { ResolvedUser } from './user.js';
+import { mountSpecs } from './mount-specs.js';
 
 /** Docker's defaults for what an unprivileged container may not see or change in /proc and /sys. */
 export const MASKED_PATHS: readonly string[] = [
@@ -43,6 +44,8 @@ export interface SpecInputs {
   readonly dir: string;
   /** An empty directory under the exec root where the helper mounts the rootfs. */
   readonly mountPoint: string;
+  /** Each volume's host path for this run, by name (mounts.ts mountVolumes). */
+  readonly volumePaths: ReadonlyMap<string, string>;
 }
 
 /** `--security-opt seccomp=unconfined` (or `seccomp:unconfined`). */
@@ -56,14 +59,15 @@ export function seccompMode(c: ContainerRecord, privilegedExec = false): Seccomp
 }
 
 /** Everything the native helper needs to start this container's process. */
-export function processSpec({ container: c, image, user, dir, mountPoint }: SpecInputs): ProcessSpec {
+export function processSpec({ container: c, image, user, dir, mountPoint, volumePaths }: SpecInputs): ProcessSpec {
   const privileged = c.HostConfig.Privileged === true;
-  const mounts: MountSpec[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
+  const etcFiles: MountSpec[] = ['hostname', 'hosts', 'resolv.conf'].map((f) => ({
     source: join(dir, f),
     destination: `/etc/${f}`,
     type: 'bind',
     options: ['rbind', 'rprivate'],
   }));
+  const mounts = mountSpecs(c.MountPoints ?? [], volumePaths, etcFiles);
   const noNewPrivileges = (c.HostConfig.SecurityOpt ?? []).some((o) => /^no-new-privileges(:true|=true)?$/.test(o));
   return {
     rootfs: {

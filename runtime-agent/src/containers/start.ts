@@ -13,6 +13,9 @@ import { logPath } from './paths.js';
 import { processSpec } from './spec.js';
 import { writeEtcFiles } from './etc-files.js';
 import type { ProcessSpec } from '../native/protocol.js';
+import type { Cgroup } from '../cgroups/cgroup.js';
+import { copyUpVolumes } from './copy-up.js';
+import { createBindSources, mountVolumes, unmountVolumes } from './mounts.js';
 import { resolveUser } from './user.js';
 
 function streamEnded(stream: Readable): Promise<void> {
@@ -64,8 +67,20 @@ export async function startContainer(
   await mkdir(mountPoint, { recursive: true, mode: 0o700 });
   const lowerTopFirst = [...image.layers].reverse().map((l) => l.dir);
   const user = await resolveUser(c.Config.User, [join(dir, 'upper'), ...lowerTopFirst], c.HostConfig.GroupAdd ?? []);
-  const spec = withSharedNetwork(ctx, c, processSpec({ container: c, image, user, dir, mountPoint }));
-  const cgroup = await ctx.cgroups.create(cgroupPath(ctx, c.Id), limitsFromHostConfig(c.HostConfig));
+  const volumePaths = await mountVolumes(ctx, c);
+  const mounted = [...volumePaths.keys()];
+  let spec: ProcessSpec;
+  let cgroup: Cgroup;
+  try {
+    spec = withSharedNetwork(ctx, c, processSpec({ container: c, image, user, dir, mountPoint, volumePaths }));
+    await createBindSources(c);
+    // Docker fills a new, empty volume with the image's content at that path, once.
+    if (c.StartGeneration === 0) await copyUpVolumes(c, lowerTopFirst, volumePaths, join(ctx.layout.runContainer(c.Id), 'copy-up'));
+    cgroup = await ctx.cgroups.create(cgroupPath(ctx, c.Id), limitsFromHostConfig(c.HostConfig));
+  } catch (err) {
+    await unmountVolumes(ctx, c, mounted);
+    throw err;
+  }
 
   let proc;
   try {
@@ -83,6 +98,7 @@ export async function startContainer(
   } catch (err) {
     await ctx.networks.detach(c).catch(() => undefined);
     await cgroup.destroy().catch(() => undefined);
+    await unmountVolumes(ctx, c, mounted);
     const message = `failed to create task for container: ${messageOf(err)}`;
     c.State = { ...c.State, Status: 'exited', Running: false, Restarting: false, Pid: 0, ExitCode: startFailureCode(message), Error: messageOf(err), FinishedAt: new Date().toISOString() };
     await ctx.store.save(c);
@@ -134,6 +150,7 @@ export async function startContainer(
       const oomKilled = await cgroup.oomKilled().catch(() => false);
       await cgroup.destroy().catch((err: unknown) => log.warn('cgroup.destroy-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
       await ctx.networks.detach(c).catch((err: unknown) => log.warn('network.detach-failed', { id: c.Id.slice(0, 12), error: messageOf(err) }));
+      await unmountVolumes(ctx, c, mounted);
       const exitCode = exit.signal > 0 ? 128 + exit.signal : exit.code;
       const ranSeconds = Math.max(0, Math.floor((Date.now() - Date.parse(c.State.StartedAt)) / 1000));
       // The restart policy decides before the exit is recorded: `restarting` or `exited`.

@@ -4,6 +4,7 @@ import type { ContainerContext } from './context.js';
 import type { ContainerRecord } from './model.js';
 import { logPath } from './paths.js';
 import type { ContainerNetworking } from './networking.js';
+import { cleanPath } from './mount-parse.js';
 
 /** Docker's `units.HumanDuration`. */
 export function humanDuration(ms: number): string {
@@ -85,6 +86,27 @@ function networkSettings(c: ContainerRecord, networks: ContainerNetworking): Rec
   };
 }
 
+/**
+ * Inspect's and the list's `Mounts` (moby's addMountPoints): volumes, binds and `--mount`
+ * tmpfs mounts; `--tmpfs` ones are not mount points in Docker, so they show only in
+ * HostConfig.Tmpfs.
+ */
+export function mountsView(c: ContainerRecord): Record<string, unknown>[] {
+  const tmpfsFlag = new Set(Object.keys(c.HostConfig.Tmpfs ?? {}).map((d) => cleanPath(d)));
+  return (c.MountPoints ?? [])
+    .filter((m) => !(m.Type === 'tmpfs' && tmpfsFlag.has(m.Destination)))
+    .map((m) => ({
+      Type: m.Type,
+      ...(m.Name ? { Name: m.Name } : {}),
+      Source: m.Source,
+      Destination: m.Destination,
+      ...(m.Driver ? { Driver: m.Driver } : {}),
+      Mode: m.Mode,
+      RW: m.RW,
+      Propagation: m.Propagation,
+    }));
+}
+
 /** `GET /containers/{id}/json`. */
 export function inspectView(ctx: ContainerContext, c: ContainerRecord, image: Image | undefined): Record<string, unknown> {
   return {
@@ -107,6 +129,8 @@ export function inspectView(ctx: ContainerContext, c: ContainerRecord, image: Im
     AppArmorProfile: '',
     ExecIDs: null,
     HostConfig: {
+      Binds: null,
+      VolumesFrom: null,
       CapAdd: null,
       CapDrop: null,
       Privileged: false,
@@ -124,7 +148,7 @@ export function inspectView(ctx: ContainerContext, c: ContainerRecord, image: Im
       ...c.HostConfig,
     },
     GraphDriver: graphDriver(ctx, c, image),
-    Mounts: [],
+    Mounts: mountsView(c),
     Config: {
       Hostname: c.Config.Hostname,
       Domainname: c.Config.Domainname ?? '',
@@ -168,6 +192,6 @@ export function summaryView(c: ContainerRecord, networks: ContainerNetworking): 
     Status: statusText(c),
     HostConfig: { NetworkMode: c.HostConfig.NetworkMode ?? 'bridge' },
     NetworkSettings: { Networks: networkSettings(c, networks).Networks },
-    Mounts: [],
+    Mounts: mountsView(c),
   };
 }

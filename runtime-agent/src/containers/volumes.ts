@@ -21,10 +21,18 @@ export interface EnsuredVolume {
   readonly driver: string;
 }
 
+/** What a volume made for a mount is created with (`--mount type=volume`'s VolumeOptions). */
+export interface VolumeCreateOptions {
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly driverOptions?: Readonly<Record<string, string>>;
+}
+
 export interface ContainerVolumes {
-  /** `name` undefined: a new anonymous volume (64 hex name, label `com.docker.volume.anonymous`). */
-  ensure(name: string | undefined): Promise<EnsuredVolume>;
-  /** Throws not-found when the volume is gone (`docker volume rm -f` of one in use). */
+  /** `name` undefined: a new anonymous volume (64 hex name, label `com.docker.volume.anonymous`).
+   *  `create`: labels and driver options (`--mount type=volume,volume-label=..,volume-opt=..`)
+   *  for a volume made by this call; an existing named volume is returned as it is (Docker's). */
+  ensure(name: string | undefined, create?: VolumeCreateOptions): Promise<EnsuredVolume>;
+  /** Throws not-found when the volume is gone (its directory removed behind berthd's back: rm refuses volumes in use, even with -f). */
   mount(name: string, containerId: string): Promise<string>;
   unmount(name: string, containerId: string): Promise<void>;
   removeAnonymous(names: readonly string[]): Promise<void>;

@@ -42,8 +42,9 @@ export interface ByteRange {
 }
 
 export interface PackOptions {
-  /** The name the top entry takes in the tar (default: the path's base name). Docker's cp
-   *  `path/.` sends a directory's contents: `contentsOnly` then leaves the top entry out. */
+  /** The name the top entry takes in the tar (default: the path's base name), the prefix of
+   *  every entry below it. `contentsOnly` leaves the top entry out, and its entries are named
+   *  bare (`a`, `b/c`) unless `name` is given (Docker's cp `path/.` sends `./a`: name `.`). */
   readonly name?: string;
   readonly contentsOnly?: boolean;
   /** Follow a symlink named by `path` itself (entries inside are never followed). */

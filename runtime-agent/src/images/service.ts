@@ -5,6 +5,7 @@ import { invalid } from '../errors.js';
 import { log } from '../log.js';
 import type { EventBus } from '../events/bus.js';
 import type { DataLayout } from '../store/layout.js';
+import { commitLayer, type CommitLayerOptions } from './commit.js';
 import { ContentStore } from './content-store.js';
 import { deleteImage, type DeleteItem, type DeleteOptions } from './delete.js';
 import type { Digest } from './digest.js';
@@ -135,6 +136,14 @@ export class ImageService implements ImageProvider {
     const ref = opts.repo !== '' ? repoTagReference(opts.repo, opts.tag) : undefined;
     if (ref !== undefined) this.emit('tag', id, familiarString(ref));
     this.emit('import', id, id);
+    return id;
+  }
+
+  /** `docker commit`'s image half (commit.ts); Docker's events: `create`, then `tag` when tagged. */
+  async commit(opts: CommitLayerOptions): Promise<Digest> {
+    const id = await commitLayer(this.store, opts);
+    this.emit('create', id, id);
+    if (opts.ref !== undefined) this.emit('tag', id, familiarString(opts.ref));
     return id;
   }
 

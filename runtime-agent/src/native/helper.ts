@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { BerthError, errnoCode, invalid, messageOf, systemError } from '../errors.js';
+import { BerthError, errnoCode, invalid, messageOf, notFound, systemError } from '../errors.js';
 import { HelperChannel } from './channel.js';
 import { helperPath } from './paths.js';
-import type { ExecSpec, ProcessSpec } from './protocol.js';
-import { encodeExecSpec, encodeProcessSpec, MAX_TERMINAL_SIZE } from './spec-encoding.js';
-import { ContainerStartError } from './start-error.js';
+import type { ExecSpec, HelperMessage, HoldSpec, ProcessSpec } from './protocol.js';
+import { encodeExecSpec, encodeHoldSpec, encodeProcessSpec, MAX_TERMINAL_SIZE } from './spec-encoding.js';
+import { ContainerStartError, errnoName } from './start-error.js';
 
 export { ContainerStartError } from './start-error.js';
 
@@ -78,6 +78,11 @@ export async function startExecProcess(spec: ExecSpec, opts: StartOptions): Prom
   return startHelper({ mode: 'exec', payload: encodeExecSpec(spec), tty: spec.tty, what: 'the exec process' }, opts);
 }
 
+function cannotRun(spawnError: Error): BerthError {
+  const hint = errnoCode(spawnError) === 'ENOENT' ? ': run npm install to build it' : '';
+  return systemError(`cannot run ${helperPath}: ${spawnError.message}${hint}`, spawnError);
+}
+
 interface HelperStart {
   readonly mode: 'run' | 'exec';
   readonly payload: Buffer;
@@ -125,10 +130,7 @@ async function startHelper(start: HelperStart, opts: StartOptions): Promise<Cont
     stdout.destroy();
     stderr.destroy();
     await helperGone;
-    if (spawnError) {
-      const hint = errnoCode(spawnError) === 'ENOENT' ? ': run npm install to build it' : '';
-      throw systemError(`cannot run ${helperPath}: ${spawnError.message}${hint}`, spawnError);
-    }
+    if (spawnError) throw cannotRun(spawnError);
     throw err instanceof BerthError ? err : systemError(`starting ${start.what}: ${messageOf(err)}`, err);
   }
 
@@ -167,4 +169,75 @@ async function startHelper(start: HelperStart, opts: StartOptions): Promise<Cont
       control.write(`resize ${rows} ${cols}\n`);
     },
   };
+}
+
+/**
+ * A container's filesystem held mounted by `berth-helper hold` (`berth-hold <target>` in ps),
+ * in a mount namespace of its own: read and write it through `root`; nothing is mounted in
+ * berthd's namespace. The caller must `release()` it (in a `finally`): until then a process and
+ * its mounts live on, and with a writable overlay the container's upper dir is in use (its start
+ * must wait). If berthd dies, every hold ends with it (fd 3 closes).
+ */
+export interface FilesystemHold {
+  /** The hold process's host PID. */
+  readonly pid: number;
+  /** `/proc/<pid>/root`: the container's `/` with its volumes and binds mounted. Valid until release. */
+  readonly root: string;
+  /** Closes fd 3 and resolves once the process has exited and been reaped, its mounts gone
+   *  with its namespace. Idempotent (every call returns the same promise); never rejects. */
+  release(): Promise<void>;
+}
+
+/**
+ * Mounts a container's filesystem through `berth-helper hold` (docs/helper-protocol.md): spec →
+ * `ready` | `error`. Rejects with an `invalid-parameter` BerthError for a spec that cannot be
+ * encoded (nothing is spawned), `not-found` for a missing bind source, `system` for anything
+ * else; the helper is reaped before it rejects.
+ */
+export async function holdFilesystem(spec: HoldSpec): Promise<FilesystemHold> {
+  const payload = encodeHoldSpec(spec);
+  // The target on the command line only names the process (`berth-hold <target>`) for ps and leak checks.
+  const helper = spawn(helperPath, ['hold', spec.rootfs.target], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  let spawnError: Error | undefined;
+  const helperGone = new Promise<void>((resolve) => {
+    helper.once('exit', () => resolve());
+    helper.once('error', (err) => {
+      spawnError = err;
+      resolve();
+    });
+  });
+  const control = helper.stdio[3] as Socket | null;
+  const endHold = async (): Promise<void> => {
+    if (control) control.destroy(); // EOF on fd 3: the helper exits
+    else helper.kill('SIGKILL');
+    await helperGone;
+  };
+
+  let pid: number | undefined;
+  try {
+    if (!control) throw systemError('berth-helper was spawned without its control channel');
+    control.on('error', () => undefined); // EPIPE and the like: the channel sees the end
+    const channel = new HelperChannel(control);
+    control.write(payload);
+    const reply = await channel.expect('ready', 'error');
+    if (reply.type === 'error') throw holdError(spec, reply);
+    pid = helper.pid;
+    if (pid === undefined) throw systemError('berth-helper hold said ready without a PID');
+  } catch (err) {
+    await endHold();
+    if (spawnError) throw cannotRun(spawnError);
+    throw err instanceof BerthError ? err : systemError(`holding ${spec.rootfs.target}: ${messageOf(err)}`, err);
+  }
+
+  let released: Promise<void> | undefined;
+  return {
+    pid,
+    root: `/proc/${pid}/root`,
+    release: () => (released ??= endHold()),
+  };
+}
+
+function holdError(spec: HoldSpec, m: Extract<HelperMessage, { type: 'error' }>): BerthError {
+  if (m.stage === 'mount-source' && errnoName(m.errno) === 'ENOENT') return notFound(m.message);
+  return systemError(`cannot mount the filesystem at ${spec.rootfs.target} (${m.stage}): ${m.message}`);
 }

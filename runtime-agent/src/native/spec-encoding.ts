@@ -1,11 +1,11 @@
 import { invalid } from '../errors.js';
 import { isIPv4 } from 'node:net';
-import type { ExecSpec, InterfaceSpec, ProcessSpec, SeccompMode } from './protocol.js';
+import type { ExecSpec, HoldSpec, InterfaceSpec, MountSpec, ProcessSpec, SeccompMode } from './protocol.js';
 
 /**
- * ProcessSpec / ExecSpec → the helper's wire format (docs/helper-protocol.md): NUL-terminated
- * `key=value` records, `version=1` first, `end` last. Repeated keys make lists, in order;
- * `berth-helper run` and `berth-helper exec` take different sets of keys.
+ * ProcessSpec / ExecSpec / HoldSpec → the helper's wire format (docs/helper-protocol.md):
+ * NUL-terminated `key=value` records, `version=1` first, `end` last. Repeated keys make lists,
+ * in order; `berth-helper run`, `exec` and `hold` take different sets of keys.
  * Everything the helper would refuse is refused here first, as an `invalid-parameter`
  * BerthError naming the field: a NUL in any string (it would cut the record), a tab in a
  * mount field (the field separator), separators overlay cannot take in layer paths.
@@ -24,7 +24,7 @@ const MAX_PID = 0x7fffffff;
 export const MAX_TERMINAL_SIZE = 65535;
 
 function refuse(field: string, problem: string): never {
-  throw invalid(`process spec: ${field} ${problem}`);
+  throw invalid(`helper spec: ${field} ${problem}`);
 }
 
 function text(field: string, value: string): string {
@@ -91,27 +91,24 @@ function terminalRecords(r: Records, spec: ProcessSpec | ExecSpec): void {
   }
 }
 
-function processRecords(spec: ProcessSpec): Records {
-  const r: Records = [['version', String(SPEC_VERSION)]];
-  const { rootfs } = spec;
+/** `lower`… then `upper` and `work` (when given): the overlay's layers, in overlay order. */
+function layerRecords(r: Records, rootfs: Pick<HoldSpec['rootfs'], 'lower' | 'upper' | 'work'>): void {
   if (rootfs.lower.length === 0) refuse('rootfs.lower', 'is empty');
   for (const [i, dir] of rootfs.lower.entries()) {
     if (/[:,\\]/.test(dir)) refuse(`rootfs.lower[${i}]`, `holds ':', ',' or '\\' (overlay separators): "${dir}"`);
     r.push(['lower', absolute(`rootfs.lower[${i}]`, dir)]);
   }
   for (const key of ['upper', 'work'] as const) {
-    if (/[,\\]/.test(rootfs[key])) refuse(`rootfs.${key}`, `holds ',' or '\\' (overlay separators): "${rootfs[key]}"`);
-    r.push([key, absolute(`rootfs.${key}`, rootfs[key])]);
+    const dir = rootfs[key];
+    if (dir === undefined) continue;
+    if (/[,\\]/.test(dir)) refuse(`rootfs.${key}`, `holds ',' or '\\' (overlay separators): "${dir}"`);
+    r.push([key, absolute(`rootfs.${key}`, dir)]);
   }
-  r.push(['target', absolute('rootfs.target', rootfs.target)], ['rootfs-readonly', flag(rootfs.readonly)]);
-  r.push(['hostname', text('hostname', spec.hostname)]);
-  commandRecords(r, spec);
-  const net = spec.network;
-  r.push(['net', net.kind === 'path' ? absolute('network.path', net.path) : net.kind]);
-  const interfaces = spec.interfaces ?? [];
-  if (interfaces.length > 0 && net.kind !== 'new') refuse('interfaces', `need a new network namespace, not ${net.kind}`);
-  interfaces.forEach((f, i) => r.push(['iface', interfaceRecord(i, f)]));
-  spec.mounts.forEach((m, i) => {
+}
+
+/** `mount=<source>\t<destination>\t<type>\t<options>`, one per mount, in order. */
+function mountRecords(r: Records, mounts: readonly MountSpec[]): void {
+  mounts.forEach((m, i) => {
     const fields = [m.source, m.destination, m.type, m.options.join(',')];
     for (const [j, f] of fields.entries()) {
       if (f.includes('\t')) refuse(`mounts[${i}]`, `holds a tab in ${['source', 'destination', 'type', 'options'][j]}`);
@@ -121,6 +118,21 @@ function processRecords(spec: ProcessSpec): Records {
     absolute(`mounts[${i}].destination`, m.destination);
     r.push(['mount', fields.join('\t')]);
   });
+}
+
+function processRecords(spec: ProcessSpec): Records {
+  const r: Records = [['version', String(SPEC_VERSION)]];
+  const { rootfs } = spec;
+  layerRecords(r, rootfs);
+  r.push(['target', absolute('rootfs.target', rootfs.target)], ['rootfs-readonly', flag(rootfs.readonly)]);
+  r.push(['hostname', text('hostname', spec.hostname)]);
+  commandRecords(r, spec);
+  const net = spec.network;
+  r.push(['net', net.kind === 'path' ? absolute('network.path', net.path) : net.kind]);
+  const interfaces = spec.interfaces ?? [];
+  if (interfaces.length > 0 && net.kind !== 'new') refuse('interfaces', `need a new network namespace, not ${net.kind}`);
+  interfaces.forEach((f, i) => r.push(['iface', interfaceRecord(i, f)]));
+  mountRecords(r, spec.mounts);
   spec.maskedPaths.forEach((p, i) => r.push(['mask', absolute(`maskedPaths[${i}]`, p)]));
   spec.readonlyPaths.forEach((p, i) => r.push(['readonly', absolute(`readonlyPaths[${i}]`, p)]));
   spec.rlimits.forEach((l, i) => {
@@ -151,6 +163,18 @@ function execRecords(spec: ExecSpec): Records {
   return r;
 }
 
+function holdRecords(spec: HoldSpec): Records {
+  const r: Records = [['version', String(SPEC_VERSION)]];
+  const { rootfs } = spec;
+  if ((rootfs.upper === undefined) !== (rootfs.work === undefined)) {
+    refuse('rootfs.upper', 'and rootfs.work go together: both for a writable overlay, neither for a read-only one');
+  }
+  layerRecords(r, rootfs);
+  r.push(['target', absolute('rootfs.target', rootfs.target)]);
+  mountRecords(r, spec.mounts);
+  return r;
+}
+
 function seccomp(mode: SeccompMode): SeccompMode {
   if (mode !== 'default' && mode !== 'unconfined') refuse('seccomp', `is not default or unconfined: "${String(mode)}"`);
   return mode;
@@ -169,6 +193,11 @@ export function encodeProcessSpec(spec: ProcessSpec): Buffer {
 /** Encodes an exec spec for `berth-helper exec`; throws `invalid-parameter` for what it cannot carry. */
 export function encodeExecSpec(spec: ExecSpec): Buffer {
   return encode(execRecords(spec));
+}
+
+/** Encodes a hold spec for `berth-helper hold`; throws `invalid-parameter` for what it cannot carry. */
+export function encodeHoldSpec(spec: HoldSpec): Buffer {
+  return encode(holdRecords(spec));
 }
 
 /** The records of an encoded spec, in order, without the final `end` (for tests and logs). */

@@ -243,7 +243,7 @@ describe('decodeSpecRecords', () => {
 });
 
 describe('decodeHelperMessage', () => {
-  it('decodes the four messages', () => {
+  it('decodes the messages of run and exec', () => {
     expect(decodeHelperMessage('pid 4242')).toEqual({ type: 'pid', pid: 4242 });
     expect(decodeHelperMessage('started')).toEqual({ type: 'started' });
     expect(decodeHelperMessage('error exec 2 exec: "foo": executable file not found in $PATH')).toEqual({
@@ -259,7 +259,7 @@ describe('decodeHelperMessage', () => {
 
   it('is strict about everything else', () => {
     for (const line of ['', 'pid', 'pid 0', 'pid -1', 'pid 12x', 'started ', 'Started', 'error exec', 'error Exec 2 x', 'exit 1', 'exit a b', 'go']) {
-      expect(() => decodeHelperMessage(line), line).toThrow(`expected pid|started|error|exit, received ${JSON.stringify(line)}`);
+      expect(() => decodeHelperMessage(line), line).toThrow(`expected pid|started|ready|error|exit, received ${JSON.stringify(line)}`);
     }
   });
 });

@@ -97,10 +97,8 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
   });
 
   router.delete('/containers/:id', async (ctx) => {
-    if (boolParam(ctx.query, 'v')) {
-      // No volumes exist yet, so there is nothing extra to remove.
-    }
-    await containers.remove(ctx.params.id as string, boolParam(ctx.query, 'force'));
+    // `v`: the container's anonymous volumes go with it (`docker rm -v`).
+    await containers.remove(ctx.params.id as string, boolParam(ctx.query, 'force'), boolParam(ctx.query, 'v'));
     noContent(ctx);
   });
 
@@ -146,13 +144,13 @@ export function registerContainerRoutes(router: Router, containers: ContainerSer
       untilMs = /^\d+(\.\d+)?$/.test(until) ? Number(until) * 1000 : Date.parse(until);
       if (Number.isNaN(untilMs)) throw invalid(`invalid filter 'until=${until}'`);
     }
-    const removed = await containers.prune((c) => {
+    const { removed, spaceReclaimed } = await containers.prune((c) => {
       const labels = c.Config.Labels ?? {};
       if (filters.has('label') && !matchLabels(labels, filters.get('label') ?? [])) return false;
       if (filters.has('label!') && (filters.get('label!') ?? []).some((l) => matchLabels(labels, [l]))) return false;
       if (untilMs !== undefined && Date.parse(c.Created) >= untilMs) return false;
       return true;
     });
-    sendJson(ctx, 200, { ContainersDeleted: removed, SpaceReclaimed: 0 });
+    sendJson(ctx, 200, { ContainersDeleted: removed, SpaceReclaimed: spaceReclaimed });
   });
 }

@@ -1,4 +1,5 @@
 import { cpus, hostname, release, totalmem } from 'node:os';
+import { diskUsage, parseKinds, type DiskUsageSources } from '../../system/df.js';
 import type { RequestContext, Router } from '../router.js';
 import { API_VERSION, MIN_API_VERSION } from '../server.js';
 
@@ -89,5 +90,23 @@ export function registerSystemRoutes(router: Router, source: SystemInfoSource): 
       Warnings: [],
     });
     ctx.res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
+  });
+}
+
+/**
+ * `GET /system/df` (system/df.ts) and `POST /build/prune`, the last call of `docker system
+ * prune`. berthd has no build cache yet (builds come with issue 6), so the truthful answer
+ * to a build-cache prune is that nothing was deleted.
+ */
+export function registerDiskUsageRoutes(router: Router, sources: DiskUsageSources): void {
+  router.get('/system/df', async (ctx) => {
+    const usage = await diskUsage(sources, parseKinds(ctx.query.getAll('type'), ctx.apiVersion), ctx.apiVersion);
+    const body = JSON.stringify(usage);
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
+  });
+
+  router.post('/build/prune', async (ctx) => {
+    const body = JSON.stringify({ CachesDeleted: [], SpaceReclaimed: 0 });
+    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
   });
 }
