@@ -28,9 +28,13 @@ dockerd_args=()
 if [ "${BENCH_DOCKERD:-1}" = 1 ] && refd_available; then
   refd_start berth-bench
   dockerd_args=(--dockerd-host "$REFD_HOST" --dockerd-config "$REFD_DIR/cli")
+  # BENCH=pull bridges its registry into dockerd's namespace and checks its layer store.
+  export BENCH_DOCKERD_NETNS="$REFD_NETNS" BENCH_DOCKERD_DATA="$REFD_DIR/data"
 else
   echo "bench: dockerd not installed (or BENCH_DOCKERD=0): no Docker column" >&2
 fi
 # BENCH=observe runs issue 3's exec latency and stats cost instead of start latency;
-# BENCH=network issue 4's networking figures; BENCH=cp issue 5's docker cp throughput.
+# BENCH=network issue 4's networking figures; BENCH=cp issue 5's docker cp throughput;
+# BENCH=pull issue 6's docker pull of a 100 MB image from a loopback registry;
+# BENCH=build issue 6's no-op rebuild of a 10-step Dockerfile (classic builder).
 node ".tmp/bench/bench/${BENCH:-start-latency}.js" ${dockerd_args[@]+"${dockerd_args[@]}"} "$@"

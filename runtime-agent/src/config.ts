@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { invalid } from './errors.js';
 import { formatIpv4, parseIpv4 } from './network/ipam.js';
+import { parseInsecureRegistry } from './registry/endpoints.js';
 
 /** Where berthd keeps its socket, its persistent state and its runtime state. */
 export interface DaemonConfig {
@@ -17,6 +18,11 @@ export interface DaemonConfig {
    * undefined → the first free default pool (172.17.0.0/16 unless it clashes).
    */
   readonly bip?: string;
+  /**
+   * `--insecure-registry host[:port]` (repeatable): registries reached over plain HTTP (after
+   * HTTPS without certificate checks). Loopback registries are insecure without being listed.
+   */
+  readonly insecureRegistries: readonly string[];
 }
 
 export const DEFAULTS: DaemonConfig = {
@@ -24,9 +30,11 @@ export const DEFAULTS: DaemonConfig = {
   dataRoot: '/var/lib/berth',
   execRoot: '/run/berth',
   cgroupParent: 'berth',
+  insecureRegistries: [],
 };
 
 export const USAGE = `Usage: berthd [--socket PATH] [--data-root DIR] [--exec-root DIR] [--cgroup-parent NAME] [--bip CIDR]
+              [--insecure-registry HOST[:PORT]]...
 
 Runs Berth's container engine in the foreground, serving the Docker Engine API.
 
@@ -36,6 +44,9 @@ Runs Berth's container engine in the foreground, serving the Docker Engine API.
   --cgroup-parent NAME  cgroup every container is placed under (default ${DEFAULTS.cgroupParent})
   --bip CIDR            the default bridge network's gateway address and prefix, e.g.
                         172.30.0.1/16 (default: the first free of 172.17-31.0.0/16, ...)
+  --insecure-registry HOST[:PORT]
+                        a registry to reach over plain HTTP (repeatable); loopback
+                        registries (127.0.0.0/8, ::1, localhost) always are
   -h, --help            show this help
 `;
 
@@ -50,6 +61,7 @@ export function parseConfig(argv: readonly string[]): DaemonConfig | 'help' {
         'exec-root': { type: 'string' },
         'cgroup-parent': { type: 'string' },
         bip: { type: 'string' },
+        'insecure-registry': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -70,6 +82,7 @@ export function parseConfig(argv: readonly string[]): DaemonConfig | 'help' {
     dataRoot: v['data-root'] ?? DEFAULTS.dataRoot,
     execRoot: v['exec-root'] ?? DEFAULTS.execRoot,
     cgroupParent,
+    insecureRegistries: (v['insecure-registry'] ?? []).map(parseInsecureRegistry),
     ...(bip !== undefined ? { bip } : {}),
   };
 }

@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'invalid-parameter' // 400: the request is malformed or names something impossible
+  | 'unauthorized' // 401: a registry refused the credentials (docker login, pull, push)
   | 'forbidden' // 403: understood, but not allowed in this state
   | 'not-found' // 404: no such container / image / exec / path
   | 'conflict' // 409: name in use, container running, image in use
@@ -28,6 +29,8 @@ export const invalid = (message: string, cause?: unknown): BerthError =>
 export const notFound = (message: string): BerthError => new BerthError('not-found', message);
 export const conflict = (message: string): BerthError => new BerthError('conflict', message);
 export const forbidden = (message: string): BerthError => new BerthError('forbidden', message);
+export const unauthorized = (message: string, cause?: unknown): BerthError =>
+  new BerthError('unauthorized', message, { cause });
 export const notModified = (message: string): BerthError => new BerthError('not-modified', message);
 export const notImplemented = (message: string): BerthError =>
   new BerthError('not-implemented', message);

@@ -13,6 +13,8 @@ import { listenApi } from './api/server.js';
 import { registerContainerRoutes } from './api/routes/containers.js';
 import { registerImageRoutes } from './api/routes/images.js';
 import { registerDiskUsageRoutes, registerSystemRoutes } from './api/routes/system.js';
+import { registerBuildRoutes } from './api/routes/build.js';
+import { BuildService } from './build/service.js';
 import { registerEventRoutes } from './api/routes/events.js';
 import { registerStatsRoutes } from './api/routes/stats.js';
 import { registerExecRoutes } from './api/routes/exec.js';
@@ -24,6 +26,8 @@ import { registerNetworkRoutes } from './api/routes/networks.js';
 import { registerVolumeRoutes } from './api/routes/volumes.js';
 import { registerArchiveRoutes } from './api/routes/archive.js';
 import { registerBrowseRoutes } from './api/routes/browse.js';
+import { registerAuthRoutes } from './api/routes/auth.js';
+import { createRegistryClient } from './registry/client.js';
 import type { VolumeUsers } from './containers/volumes.js';
 import { summaryView } from './containers/view.js';
 import { VolumeService } from './volumes/service.js';
@@ -62,7 +66,9 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
     containersUsing: (id) => service.containersUsing(id),
     isRunning: (id) => service.find(id)?.State.Running === true,
   };
-  const images = createImageService({ layout, addon, users, events });
+  // One registry client for pulls, pushes and logins: shared connections and token cache.
+  const registry = createRegistryClient({ insecureRegistries: config.insecureRegistries });
+  const images = createImageService({ layout, addon, users, events, registry });
   await images.init();
   // Networks and containers refer to each other (connect names a container): bind late.
   const networks: NetworkService = new NetworkService({
@@ -86,6 +92,8 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   await volumes.init();
   const service: ContainerService = new ContainerService({ layout, images, cgroups, cgroupParent: config.cgroupParent, events, networks, volumes });
   await service.init();
+  const builds = new BuildService({ layout, addon, images, containers: service });
+  await builds.init();
   // Only now is it known which running containers use option-backed mounts a crash left.
   await volumes.reconcile();
 
@@ -110,6 +118,8 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
   registerVolumeRoutes(router, volumes);
   registerArchiveRoutes(router, service, images, addon);
   registerBrowseRoutes(router, { addon, volumes, containers: service });
+  registerAuthRoutes(router, registry);
+  registerBuildRoutes(router, builds);
   registerDiskUsageRoutes(router, {
     images: (apiVersion) => images.list({ all: false, filters: new Map(), sharedSize: true, apiVersion }),
     layersSize: () => images.store.layers.all().reduce((sum, l) => sum + l.size, 0),
@@ -135,6 +145,7 @@ export async function runDaemon(config: DaemonConfig): Promise<void> {
         await volumes.shutdown();
         await networks.shutdown();
         await api.close();
+        registry.close();
         await rm(config.socket, { force: true });
         await rm(layout.pidFile, { force: true });
         log.info('berthd.stopped', {});

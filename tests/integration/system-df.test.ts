@@ -148,7 +148,7 @@ describe('docker system prune', () => {
     expect(dockerode.VolumesDeleted).toContain('named-unused');
   });
 
-  it('POST /build/prune answers truthfully that there is no build cache', async () => {
+  it('POST /build/prune on a daemon that never built anything reclaims nothing', async () => {
     const modem = (daemon().dockerode as unknown as { modem: { dial(opts: object, cb: (err: unknown, data: unknown) => void): void } }).modem;
     const report = await new Promise((resolve, reject) => {
       modem.dial({ path: '/build/prune?all=1', method: 'POST', statusCodes: { 200: true } }, (err, data) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(data)));

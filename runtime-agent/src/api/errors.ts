@@ -5,6 +5,7 @@ import { log } from '../log.js';
 /** The one place where berthd's error codes become Docker's HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {
   'invalid-parameter': 400,
+  unauthorized: 401,
   forbidden: 403,
   'not-found': 404,
   conflict: 409,

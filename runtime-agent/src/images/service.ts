@@ -1,14 +1,16 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { invalid } from '../errors.js';
+import { invalid, notFound, notImplemented } from '../errors.js';
 import { log } from '../log.js';
 import type { EventBus } from '../events/bus.js';
+import type { RegistryClient } from '../registry/types.js';
 import type { DataLayout } from '../store/layout.js';
 import { commitLayer, type CommitLayerOptions } from './commit.js';
 import { ContentStore } from './content-store.js';
 import { deleteImage, type DeleteItem, type DeleteOptions } from './delete.js';
 import type { Digest } from './digest.js';
+import { DistributionMetadata } from './distribution-metadata.js';
 import { imageHistory, type HistoryItem } from './history.js';
 import { ImageStore, type ContainerUsers } from './image-store.js';
 import { importImage, type ImportOptions } from './import.js';
@@ -17,7 +19,9 @@ import { LayerStore } from './layer-store.js';
 import { listImages, type ListOptions } from './list.js';
 import { loadImages, type LoadedImage, type LoadOutput } from './load.js';
 import { pruneImages, type PruneOptions, type PruneReport } from './prune.js';
-import { familiarString, repoTagReference } from './reference.js';
+import { pullImage, pullReference, type PullOptions } from './pull.js';
+import { planPush, pushImages, type PushedTag, type PushOptions } from './push.js';
+import { familiarName, familiarString, repoTagReference } from './reference.js';
 import { planSave, writeSave, type SaveEntry } from './save.js';
 import type { Image, ImageProvider } from './types.js';
 import type { LayerAddon } from './whiteouts.js';
@@ -36,9 +40,12 @@ export interface ImageServiceDeps {
   /**
    * Where image events go (Docker's: tag, untag, delete, load, import, save, prune). Actor ID
    * is the image ID; attributes are the image's labels and `name`: the reference for tag and
-   * untag, the image ID for the others.
+   * untag, the image ID for the others; `pull`'s actor ID is the reference (`busybox:latest`)
+   * and its name the repository (`busybox`), as Docker's.
    */
   readonly events?: EventBus;
+  /** The registry client pull uses; without one, pull is refused. */
+  readonly registry?: RegistryClient;
 }
 
 /**
@@ -48,15 +55,20 @@ export interface ImageServiceDeps {
  */
 export class ImageService implements ImageProvider {
   readonly store: ImageStore;
+  /** Which registry blobs each layer is known as (pull records them, push uses them). */
+  readonly distribution: DistributionMetadata;
   private readonly layout: DataLayout;
   private readonly events: EventBus | undefined;
+  private readonly registry: RegistryClient | undefined;
 
   constructor(deps: ImageServiceDeps) {
     this.layout = deps.layout;
     this.events = deps.events;
+    this.registry = deps.registry;
     const content = new ContentStore(deps.layout.blobsDir, deps.layout.tmpDir);
     const layers = new LayerStore(deps.layout, content, deps.addon);
     this.store = new ImageStore(deps.layout, content, layers, deps.users);
+    this.distribution = new DistributionMetadata(join(deps.layout.imagesDir, 'distribution.json'));
   }
 
   /** Creates the store's dirs, empties tmp/ (leftovers of a crash) and loads every record. */
@@ -69,6 +81,7 @@ export class ImageService implements ImageProvider {
     await this.store.content.init();
     await this.store.layers.init();
     await this.store.init();
+    await this.distribution.init();
     log.info('image.init', { images: this.store.count(), layers: this.store.layers.all().length, ms: Date.now() - started });
   }
 
@@ -137,6 +150,36 @@ export class ImageService implements ImageProvider {
     if (ref !== undefined) this.emit('tag', id, familiarString(ref));
     this.emit('import', id, id);
     return id;
+  }
+
+  /**
+   * `docker pull` (pull.ts): `reference` as the CLI gives it (`busybox` is `busybox:latest`).
+   * Used by POST /images/create and by the builder (FROM of a missing image, --pull).
+   */
+  async pull(reference: string, opts: PullOptions): Promise<Image> {
+    if (this.registry === undefined) throw notImplemented('pulling is not available: berthd was started without a registry client');
+    const ref = pullReference(reference);
+    const ctx = { store: this.store, registry: this.registry, distribution: this.distribution, tmpDir: this.layout.tmpDir };
+    const outcome = await pullImage(ctx, ref, opts);
+    const pulled = familiarString(outcome.ref);
+    const image = this.store.get(outcome.id);
+    this.events?.emit('image', 'pull', pulled, { ...(image?.config.config?.Labels ?? {}), name: familiarName(outcome.ref) });
+    if (image === undefined) throw notFound(`No such image: ${pulled}`); // removed by a concurrent rmi
+    return this.store.toImage(image);
+  }
+
+  /**
+   * `docker push` (push.ts): `name` with `tag`, or every tag of `name` when `tag` is empty.
+   * Fails (400/404) before any message when there is nothing to push. One `push` event,
+   * keyed by the reference as requested (`name:tag`, or `name` for all tags), as Docker's.
+   */
+  async push(name: string, tag: string, opts: PushOptions): Promise<PushedTag[]> {
+    if (this.registry === undefined) throw notImplemented('pushing is not available: berthd was started without a registry client');
+    const plan = planPush(this.store, name, tag);
+    const pushed = await pushImages({ store: this.store, registry: this.registry, distribution: this.distribution }, plan, opts);
+    const labels = plan.tags[0]?.image.config.config?.Labels ?? {};
+    this.events?.emit('image', 'push', familiarString(plan.requested), { ...labels, name: familiarName(plan.requested) });
+    return pushed;
   }
 
   /** `docker commit`'s image half (commit.ts); Docker's events: `create`, then `tag` when tagged. */

@@ -11,7 +11,8 @@ import { join } from 'node:path';
  *   │   └── layer.json                diff ID, parent chain ID, size
  *   ├── images/
  *   │   ├── <image id hex>.json       image metadata: config digest, layers, created
- *   │   └── repositories.json         name:tag and name@digest → image ID
+ *   │   ├── repositories.json         name:tag and name@digest → image ID
+ *   │   └── distribution.json         diff ID → registry blobs it is known as (push skips, mounts)
  *   ├── containers/<id>/
  *   │   ├── container.json            config, host config, state (the container's record)
  *   │   ├── upper/  work/             the container's writable overlay layer
@@ -21,10 +22,12 @@ import { join } from 'node:path';
  *   ├── volumes/<name>/
  *   │   ├── volume.json               driver, labels, options, created
  *   │   └── _data/                    the volume's files (a mount point for option-backed ones)
- *   └── tmp/                          staging for loads and imports (emptied at start)
+ *   ├── build/cache.json              the classic builder's cache: step key → image (build/cache.ts)
+ *   └── tmp/                          staging for loads, imports and builds (emptied at start)
  *
  *   <exec-root>/
  *   ├── berthd.pid
+ *   ├── build/hold-<hex>/             a build step's image hold (build/image-filesystem.ts)
  *   └── containers/<id>/              per-run scratch (the rootfs mount point, a hold's mount point)
  */
 export class DataLayout {

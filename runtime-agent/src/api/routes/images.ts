@@ -1,8 +1,11 @@
 import type { ServerResponse } from 'node:http';
-import { invalid, messageOf, notFound } from '../../errors.js';
+import { invalid, messageOf, notImplemented } from '../../errors.js';
+import { parseDigest } from '../../images/digest.js';
 import type { ImageService } from '../../images/index.js';
 import { LIST_FILTERS } from '../../images/list.js';
-import { familiarName, parseNormalizedNamed } from '../../images/reference.js';
+import { parsePlatformParam } from '../../images/platform.js';
+import { familiarName, parseNormalizedNamed, refString, withTag } from '../../images/reference.js';
+import { decodeRegistryAuth } from '../../registry/credentials.js';
 import { parseTimestamp } from '../../images/timestamp.js';
 import { boolParam, matchLabels, parseFilters, type Filters } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
@@ -11,11 +14,12 @@ import { JsonMessageStream } from '../stream.js';
 /**
  * The Docker Engine API's image endpoints (v1.43), over ImageService:
  *
- *   GET    /images/json                 list            POST /images/create   import | pull (404)
+ *   GET    /images/json                 list            POST /images/create   import | pull
  *   GET    /images/{name}/json          inspect         POST /images/load     load (JSON stream)
  *   GET    /images/{name}/history       history         GET  /images/get      save several
  *   POST   /images/{name}/tag           tag (201)       GET  /images/{name}/get  save one
  *   DELETE /images/{name}               rmi             POST /images/prune    prune
+ *   POST   /images/{name}/push          push (JSON stream)
  *
  * Streamed responses (load, import) send their 200 head only with the first message, so a
  * failure before it is an ordinary error status; after it, the error goes in-band as Docker
@@ -38,10 +42,8 @@ export function registerImageRoutes(router: Router, images: ImageService): void 
     const fromImage = ctx.query.get('fromImage') ?? '';
     const fromSrc = ctx.query.get('fromSrc') ?? '';
     if (fromImage !== '') {
-      const ref = parseNormalizedNamed(fromImage.replace(/:$/, ''));
-      throw notFound(
-        `pull access denied for ${familiarName(ref)}: pulling from registries is not supported yet; use docker load or docker import`,
-      );
+      await pull(ctx, images, fromImage);
+      return;
     }
     if (fromSrc === '') throw invalid('either fromImage (pull) or fromSrc (import) is required');
     const id = await images.import(ctx.req, {
@@ -82,6 +84,8 @@ export function registerImageRoutes(router: Router, images: ImageService): void 
     sendJson(ctx.res, 200, images.history(ctx.params.name as string));
   });
 
+  router.post('/images/:name*/push', async (ctx) => push(ctx, images));
+
   router.post('/images/:name*/tag', async (ctx) => {
     await images.tag(ctx.params.name as string, ctx.query.get('repo') ?? '', ctx.query.get('tag') ?? '');
     ctx.res.writeHead(201).end();
@@ -107,6 +111,78 @@ export function registerImageRoutes(router: Router, images: ImageService): void 
     });
     sendJson(ctx.res, 200, report);
   });
+}
+
+/**
+ * `docker pull`: `fromImage` names the repository (maybe with a tag or digest), `tag` a tag
+ * or a digest that overrides it; neither means every tag (`docker pull --all-tags`), which
+ * berthd does not do. Credentials come in `X-Registry-Auth`, the platform in `platform`. A
+ * client that goes away cancels the pull.
+ */
+async function pull(ctx: RequestContext, images: ImageService, fromImage: string): Promise<void> {
+  const reference = pullTarget(fromImage, ctx.query.get('tag') ?? '');
+  const platform = parsePlatformParam(ctx.query.get('platform') ?? '');
+  const credentials = decodeRegistryAuth(ctx.req.headers['x-registry-auth']);
+  const out = new LazyStream(ctx.res);
+  const gone = new AbortController();
+  const onClose = (): void => {
+    if (!ctx.res.writableFinished) gone.abort(new Error('the client closed the connection'));
+  };
+  ctx.res.on('close', onClose);
+  try {
+    await images.pull(reference, {
+      ...(credentials !== undefined ? { credentials } : {}),
+      ...(platform !== undefined ? { platform } : {}),
+      sink: { send: (message) => out.get().write({ ...message }) },
+      signal: gone.signal,
+    });
+  } catch (err) {
+    if (!out.begun) throw err;
+    out.get().error(messageOf(err));
+  } finally {
+    ctx.res.off('close', onClose);
+  }
+  out.get().end();
+}
+
+function pullTarget(fromImage: string, tag: string): string {
+  const ref = parseNormalizedNamed(fromImage.replace(/:$/, ''));
+  if (tag !== '') {
+    const bare = { domain: ref.domain, path: ref.path };
+    return refString(/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:/.test(tag) ? { ...bare, digest: parseDigest(tag) } : withTag(bare, tag));
+  }
+  if (ref.tag === undefined && ref.digest === undefined) {
+    throw notImplemented(`pulling every tag of ${familiarName(ref)} (--all-tags) is not supported by berthd: name a tag or a digest`);
+  }
+  return refString(ref);
+}
+
+/**
+ * `docker push`: `{name}` is the repository (or `name:tag`), `tag` the tag; without one, every
+ * tag of the repository (`docker push -a`). Credentials come in `X-Registry-Auth`. Nothing to
+ * push is a 404 before the stream starts; a client that goes away cancels the uploads.
+ */
+async function push(ctx: RequestContext, images: ImageService): Promise<void> {
+  const credentials = decodeRegistryAuth(ctx.req.headers['x-registry-auth']);
+  const out = new LazyStream(ctx.res);
+  const gone = new AbortController();
+  const onClose = (): void => {
+    if (!ctx.res.writableFinished) gone.abort(new Error('the client closed the connection'));
+  };
+  ctx.res.on('close', onClose);
+  try {
+    await images.push(ctx.params.name as string, ctx.query.get('tag') ?? '', {
+      ...(credentials !== undefined ? { credentials } : {}),
+      sink: { send: (message) => out.get().write({ ...message }) },
+      signal: gone.signal,
+    });
+  } catch (err) {
+    if (!out.begun) throw err;
+    out.get().error(messageOf(err));
+  } finally {
+    ctx.res.off('close', onClose);
+  }
+  out.get().end();
 }
 
 async function save(ctx: RequestContext, images: ImageService, names: readonly string[]): Promise<void> {

@@ -93,20 +93,11 @@ export function registerSystemRoutes(router: Router, source: SystemInfoSource): 
   });
 }
 
-/**
- * `GET /system/df` (system/df.ts) and `POST /build/prune`, the last call of `docker system
- * prune`. berthd has no build cache yet (builds come with issue 6), so the truthful answer
- * to a build-cache prune is that nothing was deleted.
- */
+/** `GET /system/df` (system/df.ts); `POST /build/prune` is the builder's (routes/build.ts). */
 export function registerDiskUsageRoutes(router: Router, sources: DiskUsageSources): void {
   router.get('/system/df', async (ctx) => {
     const usage = await diskUsage(sources, parseKinds(ctx.query.getAll('type'), ctx.apiVersion), ctx.apiVersion);
     const body = JSON.stringify(usage);
-    ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
-  });
-
-  router.post('/build/prune', async (ctx) => {
-    const body = JSON.stringify({ CachesDeleted: [], SpaceReclaimed: 0 });
     ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }).end(body);
   });
 }
