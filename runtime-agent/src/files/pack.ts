@@ -1,11 +1,12 @@
 import { closeSync, fstatSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { errnoCode, messageOf } from '../errors.js';
 import { log } from '../log.js';
 import { encodePax, fitsUstar, ustarStandIn, type PaxRecord } from './pax.js';
 import { FileSlice } from './file-slice.js';
 import { fdPath, O_DIRECTORY, O_NONBLOCK, O_PATH, O_RDONLY, onKernelFs, type TreeRoot } from './resolver.js';
+import { writeTarEntry } from './tar-entry.js';
 
 /**
  * pack(): a tar of one entry of a tree, directories recursively, produced as it is read (the
@@ -195,27 +196,7 @@ class Packer {
   }
 
   private write(header: tar.Headers, body?: Buffer | Readable): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.closed) {
-        reject(new Error('the archive was closed by its reader'));
-        return;
-      }
-      const onClose = (): void => reject(new Error('the archive was closed by its reader'));
-      this.pack.once('close', onClose);
-      const done = (err?: unknown): void => {
-        this.pack.off('close', onClose);
-        if (err) reject(err instanceof Error ? err : new Error(messageOf(err)));
-        else resolve();
-      };
-      if (body === undefined || Buffer.isBuffer(body)) {
-        this.pack.entry(header, body ?? Buffer.alloc(0), done);
-        return;
-      }
-      const sink = this.pack.entry(header, done);
-      pipeline(body, sink, (err) => {
-        if (err) done(err);
-      });
-    });
+    return writeTarEntry(this.pack, () => this.closed, header, body);
   }
 }
 

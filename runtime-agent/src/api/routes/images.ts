@@ -4,6 +4,7 @@ import { parseDigest } from '../../images/digest.js';
 import type { ImageService } from '../../images/index.js';
 import { LIST_FILTERS } from '../../images/list.js';
 import { parsePlatformParam } from '../../images/platform.js';
+import type { ProgressSink } from '../../images/progress-types.js';
 import { familiarName, parseNormalizedNamed, refString, withTag } from '../../images/reference.js';
 import { decodeRegistryAuth } from '../../registry/credentials.js';
 import { parseTimestamp } from '../../images/timestamp.js';
@@ -123,6 +124,22 @@ async function pull(ctx: RequestContext, images: ImageService, fromImage: string
   const reference = pullTarget(fromImage, ctx.query.get('tag') ?? '');
   const platform = parsePlatformParam(ctx.query.get('platform') ?? '');
   const credentials = decodeRegistryAuth(ctx.req.headers['x-registry-auth']);
+  await streamProgress(ctx, (sink, signal) =>
+    images.pull(reference, {
+      ...(credentials !== undefined ? { credentials } : {}),
+      ...(platform !== undefined ? { platform } : {}),
+      sink,
+      signal,
+    }),
+  );
+}
+
+/**
+ * Runs a long registry operation with its progress as Docker's JSON message stream. An error
+ * before the first message is a plain HTTP error (the CLI prints it); after it, the error goes
+ * in the stream. A client that goes away aborts the operation.
+ */
+async function streamProgress(ctx: RequestContext, run: (sink: ProgressSink, signal: AbortSignal) => Promise<unknown>): Promise<void> {
   const out = new LazyStream(ctx.res);
   const gone = new AbortController();
   const onClose = (): void => {
@@ -130,12 +147,7 @@ async function pull(ctx: RequestContext, images: ImageService, fromImage: string
   };
   ctx.res.on('close', onClose);
   try {
-    await images.pull(reference, {
-      ...(credentials !== undefined ? { credentials } : {}),
-      ...(platform !== undefined ? { platform } : {}),
-      sink: { send: (message) => out.get().write({ ...message }) },
-      signal: gone.signal,
-    });
+    await run({ send: (message) => out.get().write({ ...message }) }, gone.signal);
   } catch (err) {
     if (!out.begun) throw err;
     out.get().error(messageOf(err));
@@ -164,25 +176,13 @@ function pullTarget(fromImage: string, tag: string): string {
  */
 async function push(ctx: RequestContext, images: ImageService): Promise<void> {
   const credentials = decodeRegistryAuth(ctx.req.headers['x-registry-auth']);
-  const out = new LazyStream(ctx.res);
-  const gone = new AbortController();
-  const onClose = (): void => {
-    if (!ctx.res.writableFinished) gone.abort(new Error('the client closed the connection'));
-  };
-  ctx.res.on('close', onClose);
-  try {
-    await images.push(ctx.params.name as string, ctx.query.get('tag') ?? '', {
+  await streamProgress(ctx, (sink, signal) =>
+    images.push(ctx.params.name as string, ctx.query.get('tag') ?? '', {
       ...(credentials !== undefined ? { credentials } : {}),
-      sink: { send: (message) => out.get().write({ ...message }) },
-      signal: gone.signal,
-    });
-  } catch (err) {
-    if (!out.begun) throw err;
-    out.get().error(messageOf(err));
-  } finally {
-    ctx.res.off('close', onClose);
-  }
-  out.get().end();
+      sink,
+      signal,
+    }),
+  );
 }
 
 async function save(ctx: RequestContext, images: ImageService, names: readonly string[]): Promise<void> {

@@ -1,7 +1,8 @@
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { messageOf } from '../../errors.js';
 import type { ConfinedTree } from '../../files/types.js';
+import { writeTarEntry } from '../../files/tar-entry.js';
 
 /**
  * How COPY/ADD write into a target tree: a tar made on the fly and handed to the tree's own
@@ -33,27 +34,7 @@ export class TarWriter {
 
   /** Writes one entry and waits until the reader took it (backpressure). */
   add(header: tar.Headers, body?: Buffer | Readable): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.closed) {
-        reject(new Error('the archive was closed by its reader'));
-        return;
-      }
-      const onClose = (): void => reject(new Error('the archive was closed by its reader'));
-      this.pack.once('close', onClose);
-      const done = (err?: unknown): void => {
-        this.pack.off('close', onClose);
-        if (err) reject(err instanceof Error ? err : new Error(messageOf(err)));
-        else resolve();
-      };
-      if (body === undefined || Buffer.isBuffer(body)) {
-        this.pack.entry(header, body ?? Buffer.alloc(0), done);
-        return;
-      }
-      const sink = this.pack.entry(header, done);
-      pipeline(body, sink, (err) => {
-        if (err) done(err);
-      });
-    });
+    return writeTarEntry(this.pack, () => this.closed, header, body);
   }
 
   finish(): void {
