@@ -1,15 +1,14 @@
 import { resolveUser } from '../../containers/user.js';
 import { invalid } from '../../errors.js';
-import type { Digest } from '../../images/digest.js';
 import type { Image } from '../../images/types.js';
 import type { Instruction } from '../dockerfile/types.js';
 import { expanderFor } from '../expansion.js';
 import { planCopy } from '../files/index.js';
 import type { CopySource } from '../files/types.js';
-import { openImageView, openScratchLayer, type ImageView } from '../image-filesystem.js';
-import { cachedStep, nopCmd, type StepContext } from '../step.js';
-import { createStepImage } from '../step-image.js';
+import { openImageView, type ImageView } from '../image-filesystem.js';
+import { nopCmd, type StepContext } from '../step.js';
 import { resolveCopyFrom } from './from.js';
+import { layerStep } from './layer-step.js';
 
 /**
  * COPY and ADD (moby's performCopy): the sources and destination expanded, the copy planned
@@ -50,28 +49,9 @@ export async function dispatchCopy(ctx: StepContext, instruction: Instruction): 
     try {
       const flags = `${chown !== '' ? `--chown=${chown} ` : ''}${chmodText !== '' ? `--chmod=${chmodText} ` : ''}`;
       const cmd = nopCmd(ctx.state, `${instruction.keyword} ${flags}${plan.cacheKey} in ${dest} `, true);
-      await cachedStep(ctx, cmd, async () => {
-        const parent = ctx.state.imageId !== undefined ? await ctx.deps.images.byId(ctx.state.imageId) : undefined;
-        const layers = parent?.layers ?? [];
+      await layerStep(ctx, cmd, async (tree, parent) => {
         const owner = chown !== '' ? await ownerOf(chown, parent) : undefined;
-        const layer = await openScratchLayer(ctx.deps, layers);
-        try {
-          await plan.apply(layer.tree, owner);
-          const tar = await layer.diff();
-          try {
-            return await createStepImage(ctx.deps.images.store, {
-              parent: parent?.id as Digest | undefined,
-              layer: tar,
-              config: ctx.state.config,
-              cmd,
-              author: ctx.state.author,
-            });
-          } finally {
-            tar.destroy();
-          }
-        } finally {
-          await layer.release();
-        }
+        await plan.apply(tree, owner);
       });
     } finally {
       await plan.dispose();

@@ -1,12 +1,10 @@
 import { posix } from 'node:path';
 import { isBerthError } from '../../errors.js';
 import type { ConfinedTree } from '../../files/types.js';
-import type { Digest } from '../../images/digest.js';
 import type { Instruction } from '../dockerfile/types.js';
 import { expanderFor } from '../expansion.js';
-import { openScratchLayer } from '../image-filesystem.js';
-import { cachedStep, nopCmd, type StepContext } from '../step.js';
-import { createStepImage } from '../step-image.js';
+import { nopCmd, type StepContext } from '../step.js';
+import { layerStep } from './layer-step.js';
 import { normalizeWorkdir } from './metadata.js';
 
 /**
@@ -19,27 +17,7 @@ export async function dispatchWorkdir(ctx: StepContext, instruction: Instruction
   const dir = normalizeWorkdir(ctx.state.config.WorkingDir ?? '', expand.word(instruction.args[0] ?? ''));
   ctx.state.config.WorkingDir = dir;
   const cmd = nopCmd(ctx.state, `WORKDIR ${dir}`, true);
-  await cachedStep(ctx, cmd, async () => {
-    const parent = ctx.state.imageId !== undefined ? await ctx.deps.images.byId(ctx.state.imageId) : undefined;
-    const layer = await openScratchLayer(ctx.deps, parent?.layers ?? []);
-    try {
-      await makeDirectories(layer.tree, dir);
-      const tar = await layer.diff();
-      try {
-        return await createStepImage(ctx.deps.images.store, {
-          parent: parent?.id as Digest | undefined,
-          layer: tar,
-          config: ctx.state.config,
-          cmd,
-          author: ctx.state.author,
-        });
-      } finally {
-        tar.destroy();
-      }
-    } finally {
-      await layer.release();
-    }
-  });
+  await layerStep(ctx, cmd, (tree) => makeDirectories(tree, dir));
 }
 
 async function makeDirectories(tree: ConfinedTree, dir: string): Promise<void> {
