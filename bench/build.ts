@@ -15,7 +15,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCommand, type CommandResult } from '../tests/support/command.js';
 import { startDaemon } from '../tests/support/daemon.js';
@@ -23,6 +23,7 @@ import { fixturePath, loadTestImage, TEST_IMAGE } from '../tests/support/fixture
 import { findLeaksSettled, reclaimLeaks, snapshotResources } from '../tests/support/leaks.js';
 import { DOCKER_CLI, REPO_ROOT } from '../tests/support/paths.js';
 import { summarize } from './stats.js';
+import { measureAndReport, runBenchmark } from './report.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -171,25 +172,19 @@ async function main(): Promise<void> {
   if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs must be an integer ≥ 1');
   const scratch = await mkdtemp(join(process.env.BERTH_TEST_TMPDIR ?? tmpdir(), 'berth-build-bench-'));
   const timings = new Map<Engine['name'], number[]>();
-  let error: string | undefined;
-  try {
-    await makeContext(scratch);
-    await bench(scratch, timings);
-  } catch (err) {
-    error = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' | ');
-    process.stderr.write(`build: ${error}\n`);
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-  const text = report(timings, error);
-  process.stdout.write(`\n${text}`);
-  await mkdir(dirname(opts.out), { recursive: true });
-  await writeFile(opts.out, text);
-  process.stdout.write(`\nwritten to ${opts.out}\n`);
-  if (error !== undefined) process.exitCode = 1;
+  await measureAndReport(
+    'build',
+    opts.out,
+    async () => {
+      try {
+        await makeContext(scratch);
+        await bench(scratch, timings);
+      } finally {
+        await rm(scratch, { recursive: true, force: true });
+      }
+    },
+    (error) => report(timings, error),
+  );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`build: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runBenchmark('build', main);

@@ -21,9 +21,9 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runCommand, type CommandResult } from '../tests/support/command.js';
 import { startDaemon, type Daemon } from '../tests/support/daemon.js';
@@ -33,6 +33,7 @@ import type { TestNetwork } from '../tests/support/netns.js';
 import { DOCKER_CLI, REPO_ROOT } from '../tests/support/paths.js';
 import { imageOf, randomLayer, RegistrySeeder, type SeedImage, type SeedLayer } from '../tests/support/registry-seed.js';
 import { summarize } from './stats.js';
+import { measureAndReport, runBenchmark } from './report.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -273,22 +274,7 @@ async function main(): Promise<void> {
   }
   const image = await makeImage();
   const timings: Partial<Record<Way, number[]>> = {};
-  let error: string | undefined;
-  try {
-    await bench(image, timings);
-  } catch (err) {
-    error = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' | ');
-    process.stderr.write(`pull: ${error}\n`);
-  }
-  const text = report(image, timings, error);
-  process.stdout.write(`\n${text}`);
-  await mkdir(dirname(opts.out), { recursive: true });
-  await writeFile(opts.out, text);
-  process.stdout.write(`\nwritten to ${opts.out}\n`);
-  if (error !== undefined) process.exitCode = 1;
+  await measureAndReport('pull', opts.out, () => bench(image, timings), (error) => report(image, timings, error));
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`pull: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runBenchmark('pull', main);
