@@ -116,4 +116,22 @@ describe('docker build errors', () => {
     await noContainersLeft();
     expect(await docker(['images', '-q', 'berth.test/cancelled'])).toBe('');
   });
+
+  it('a RUN container a crash of berthd left behind is removed at its next start', async () => {
+    const res = await httpStream(daemon().socket, 'POST', '/v1.43/build?t=berth.test/crashed:1', {
+      body: await tarBuffer({ Dockerfile: `FROM ${TEST_IMAGE}\nRUN echo running-$((40+2)); sleep 60\n` }),
+      headers: { 'Content-Type': 'application/x-tar' },
+    });
+    expect(res.statusCode).toBe(200);
+    let seen = '';
+    for await (const chunk of res) {
+      seen += (chunk as Buffer).toString();
+      if (seen.includes('running-42')) break;
+    }
+    expect((await daemon().stop('SIGKILL')).signal).toBe('SIGKILL');
+    res.destroy();
+    await daemon().restart();
+    await noContainersLeft();
+    expect(await docker(['images', '-q', 'berth.test/crashed'])).toBe('');
+  });
 });

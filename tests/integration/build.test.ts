@@ -152,7 +152,7 @@ describe('docker build (classic builder)', () => {
     const dir = await contexts.dir({
       Dockerfile: [
         `FROM ${TEST_IMAGE} AS build`,
-        'RUN mkdir -p /out && echo built > /out/artifact && echo secret > /build-only',
+        'RUN mkdir -p /out/owned && echo built > /out/artifact && echo secret > /build-only && echo mine > /out/owned/f && chown -R 1234:5678 /out/owned',
         `FROM ${TEST_IMAGE} AS other`,
         'RUN echo other > /other-only',
         'FROM scratch AS files',
@@ -162,6 +162,8 @@ describe('docker build (classic builder)', () => {
         'COPY --from=0 /out/artifact /artifact-by-index',
         'COPY --from=files /note.txt /note.txt',
         `COPY --from=${TEST_IMAGE} /etc/passwd /passwd-from-image`,
+        'COPY --from=build /out/owned /kept-owners',
+        'COPY --from=build --chown=7:8 /out/owned /chowned',
         '',
       ].join('\n'),
       'note.txt': 'a note\n',
@@ -172,6 +174,9 @@ describe('docker build (classic builder)', () => {
       'cat /artifact /artifact-by-index /note.txt; head -1 /passwd-from-image; for f in /build-only /other-only /out; do test -e $f && echo "leaked $f"; done; true',
     );
     expect(seen).toBe('built\nbuilt\na note\nroot:x:0:0:root:/root:/bin/sh');
+    // --from without --chown keeps the source's owners (moby's preserveOwnership); from the context, root.
+    const owners = await runIn('berth.test/multi:1', 'stat -c "%n %u:%g" /kept-owners/f /chowned/f /note.txt /artifact');
+    expect(owners).toBe('/kept-owners/f 1234:5678\n/chowned/f 7:8\n/note.txt 0:0\n/artifact 0:0');
   });
 
   it('--target builds the stages up to the named one and tags it', async () => {

@@ -178,6 +178,12 @@ export interface ContainerRecord {
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';
 
+/**
+ * The label on a container the builder runs a RUN step in. The builder removes it when the
+ * step ends; one a crash of berthd left behind is removed at the next start (recover.ts).
+ */
+export const BUILD_STEP_LABEL = 'com.berth.build-step';
+
 export function newState(): ContainerState {
   return {
     Status: 'created',

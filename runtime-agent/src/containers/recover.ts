@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { messageOf } from '../errors.js';
 import { log } from '../log.js';
 import { cgroupPath, type ContainerContext } from './context.js';
-import type { ContainerRecord } from './model.js';
+import { BUILD_STEP_LABEL, type ContainerRecord } from './model.js';
 import { restartOnDaemonStart } from './restart-policy.js';
 
 export const CRASH_EXIT_CODE = 255;
@@ -56,8 +56,10 @@ async function recoverOne(ctx: ContainerContext, c: ContainerRecord): Promise<vo
   log.warn('container.recovered', { id: c.Id.slice(0, 12), state: 'exited', code: CRASH_EXIT_CODE });
 }
 
-/** What moby's restore does next with each container: start it, remove it (`--rm`), or nothing. */
+/** What moby's restore does next with each container: start it, remove it (`--rm`, or a build
+ *  step's container the crash orphaned), or nothing. */
 export function daemonStartAction(c: ContainerRecord): 'start' | 'remove' | undefined {
+  if (c.Config.Labels?.[BUILD_STEP_LABEL] !== undefined) return 'remove';
   if (restartOnDaemonStart(c)) return 'start';
   if (c.HostConfig.AutoRemove) return 'remove';
   return undefined;

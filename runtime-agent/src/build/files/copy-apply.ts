@@ -43,13 +43,26 @@ export interface Destination {
   readonly isDirectory: boolean;
 }
 
+/** Who owns what is copied: one owner (--chown, or root), or the source's own owners (`COPY
+ *  --from` without --chown, as moby's preserveOwnership). New parent directories: root then. */
+export type OwnerRule = Owner | 'source';
+
 export interface ApplyOptions {
   readonly command: string;
-  readonly owner: Owner;
+  readonly owner: OwnerRule;
   readonly chmod?: number;
 }
 
 const ROOT: Owner = { uid: 0, gid: 0 };
+
+function entryOwner(info: Pick<FileInfo, 'uid' | 'gid'>, rule: OwnerRule): Owner {
+  return rule === 'source' ? { uid: info.uid, gid: info.gid } : rule;
+}
+
+/** The owner of what the copy makes itself: parent directories, downloads. */
+function ownerOfMade(rule: OwnerRule): Owner {
+  return rule === 'source' ? ROOT : rule;
+}
 const NEW_DIR_MODE = 0o755;
 const SMALL_FILE = 256 * 1024;
 
@@ -66,8 +79,8 @@ export async function applyItem(target: ConfinedTree, item: PlannedItem, dest: D
       const path = await fileDestination(target, dest, item.info.name, opts);
       const { info, stream } = await item.tree.read(item.path);
       return write(target, async (writer) => {
-        await makeParents(writer, await missingParents(target, path, opts), opts.owner);
-        await writer.add(header(path, 'file', { ...info, mode: opts.chmod ?? info.mode }, opts.owner, { size: info.size }), stream);
+        await makeParents(writer, await missingParents(target, path, opts), ownerOfMade(opts.owner));
+        await writer.add(header(path, 'file', { ...info, mode: opts.chmod ?? info.mode }, entryOwner(info, opts.owner), { size: info.size }), stream);
       }, () => stream.destroy());
     }
     case 'download': {
@@ -76,8 +89,8 @@ export async function applyItem(target: ConfinedTree, item: PlannedItem, dest: D
       const stream = createReadStream(download.file);
       const info = { mode: opts.chmod ?? DOWNLOAD_MODE, mtime: download.mtime };
       return write(target, async (writer) => {
-        await makeParents(writer, await missingParents(target, path, opts), opts.owner);
-        await writer.add(header(path, 'file', info, opts.owner, { size: download.size }), stream);
+        await makeParents(writer, await missingParents(target, path, opts), ownerOfMade(opts.owner));
+        await writer.add(header(path, 'file', info, ownerOfMade(opts.owner), { size: download.size }), stream);
       }, () => stream.destroy());
     }
     case 'directory':
@@ -103,7 +116,7 @@ async function copyDirectory(target: ConfinedTree, source: ConfinedTree, entries
   const parents = await missingParents(target, dest, opts);
   await write(target, async (writer) => {
     await makeParents(writer, parents, ROOT);
-    if (existing === undefined) await makeParents(writer, [dest], opts.owner);
+    if (existing === undefined) await makeParents(writer, [dest], ownerOfMade(opts.owner));
     for (const entry of entries) await addEntry(writer, source, entry, posix.join(dest, entry.rel), opts);
   });
 }
@@ -112,17 +125,17 @@ async function addEntry(writer: TarWriter, source: ConfinedTree, entry: WalkedEn
   const { info } = entry;
   switch (info.type) {
     case 'directory':
-      return writer.add(header(path, 'directory', { ...info, mode: opts.chmod ?? info.mode }, opts.owner));
+      return writer.add(header(path, 'directory', { ...info, mode: opts.chmod ?? info.mode }, entryOwner(info, opts.owner)));
     case 'symlink':
-      return writer.add(header(path, 'symlink', info, opts.owner, { linkname: info.linkTarget ?? '' }));
+      return writer.add(header(path, 'symlink', info, entryOwner(info, opts.owner), { linkname: info.linkTarget ?? '' }));
     case 'fifo':
-      return writer.add(header(path, 'fifo', { ...info, mode: opts.chmod ?? info.mode }, opts.owner));
+      return writer.add(header(path, 'fifo', { ...info, mode: opts.chmod ?? info.mode }, entryOwner(info, opts.owner)));
     case 'file': {
       const { info: now, stream } = await source.read(entry.path);
       try {
         // Small files go in whole: a stream pipeline per file costs more than the copy itself.
         const body = now.size <= SMALL_FILE ? await collect(stream) : stream;
-        await writer.add(header(path, 'file', { ...now, mode: opts.chmod ?? now.mode }, opts.owner, { size: now.size }), body);
+        await writer.add(header(path, 'file', { ...now, mode: opts.chmod ?? now.mode }, entryOwner(now, opts.owner), { size: now.size }), body);
       } finally {
         stream.destroy();
       }

@@ -2,7 +2,7 @@ import { invalid } from '../../errors.js';
 import type { ConfinedTree } from '../../files/types.js';
 import { isTarArchive } from './archive-detect.js';
 import { combinedKey, localItemKey } from './cache-key.js';
-import { applyItem, destination, type Owner, type PlannedItem } from './copy-apply.js';
+import { applyItem, destination, type OwnerRule, type PlannedItem } from './copy-apply.js';
 import { SourceResolver } from './copy-sources.js';
 import type { BuildFilesDeps } from './deps.js';
 import { download, isUrl, type Download } from './download.js';
@@ -68,7 +68,7 @@ class Plan implements CopyPlan {
     private readonly downloads: readonly Download[],
   ) {}
 
-  async apply(target: ConfinedTree, owner?: Owner): Promise<void> {
+  async apply(target: ConfinedTree, owner?: OwnerRule): Promise<void> {
     const dest = destination(this.request.dest, this.request.workdir);
     const opts = { command: this.command, owner: owner ?? { uid: 0, gid: 0 }, chmod: this.request.chmod };
     for (const item of this.items) await applyItem(target, item, dest, opts); // in order: a later item may land in an earlier one's directory

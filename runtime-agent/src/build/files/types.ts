@@ -53,10 +53,12 @@ export interface CopyPlan {
    */
   readonly cacheKey: string;
   /** Copies into the target filesystem (a container's writable root), creating missing parent
-   *  directories (0755), owned by `owner` when given (--chown), else as Docker: root. (As moby:
+   *  directories (0755), owned by `owner` when given (--chown), by the source's own owners with
+   *  'source' (`COPY --from` without --chown: moby's preserveOwnership; new parents: root), else
+   *  as Docker: root. (As moby:
    *  parents made for a file are owned like the file; parents made above a directory's
    *  destination are root's; extracted ADD archives keep their own owners.) */
-  apply(target: ConfinedTree, owner?: { readonly uid: number; readonly gid: number }): Promise<void>;
+  apply(target: ConfinedTree, owner?: { readonly uid: number; readonly gid: number } | 'source'): Promise<void>;
   /** Releases what planning fetched (downloaded URLs). */
   dispose(): Promise<void>;
 }

@@ -50,7 +50,8 @@ export async function dispatchCopy(ctx: StepContext, instruction: Instruction): 
       const flags = `${chown !== '' ? `--chown=${chown} ` : ''}${chmodText !== '' ? `--chmod=${chmodText} ` : ''}`;
       const cmd = nopCmd(ctx.state, `${instruction.keyword} ${flags}${plan.cacheKey} in ${dest} `, true);
       await layerStep(ctx, cmd, async (tree, parent) => {
-        const owner = chown !== '' ? await ownerOf(chown, parent) : undefined;
+        // `COPY --from` without --chown keeps the source's owners (moby's preserveOwnership).
+        const owner = chown !== '' ? await ownerOf(chown, parent) : from !== '' ? 'source' : undefined;
         await plan.apply(tree, owner);
       });
     } finally {

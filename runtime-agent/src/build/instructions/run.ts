@@ -1,6 +1,6 @@
 import { join, posix } from 'node:path';
 import { layerDiffTar } from '../../containers/files/layer-diff.js';
-import type { ContainerRecord } from '../../containers/model.js';
+import { BUILD_STEP_LABEL, type ContainerRecord } from '../../containers/model.js';
 import type { OutputHub } from '../../containers/output.js';
 import { BerthError, invalid, messageOf } from '../../errors.js';
 import type { Digest } from '../../images/digest.js';
@@ -46,6 +46,7 @@ export async function dispatchRun(ctx: StepContext, instruction: Instruction): P
       WorkingDir: state.config.WorkingDir ?? '',
       User: state.config.User ?? '',
       Healthcheck: { Test: ['NONE'] },
+      Labels: { [BUILD_STEP_LABEL]: state.imageId },
       HostConfig: { NetworkMode: ctx.networkMode },
     });
     ctx.out.line(` ---> Running in ${shortId(c.Id)}`);
