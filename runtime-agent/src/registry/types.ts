@@ -1,5 +1,5 @@
 /**
- * CONTRACT of registry/: berthd's client of the OCI distribution API (docker.io, any
+ * The contract of registry/: berthd's client of the OCI distribution API (docker.io, any
  * registry), used by pull and push (images/) and by `POST /auth` (docker login).
  *
  *   endpoints  docker.io -> https://registry-1.docker.io; other hosts as named. Plain HTTP only
@@ -62,7 +62,7 @@ export interface RepositorySession {
   /** Cross-repository mount (`POST .../blobs/uploads/?mount=&from=`): true when mounted. */
   mountBlob(digest: Digest, fromPath: string): Promise<boolean>;
   /** Upload from a stream (POST, PATCH chunks, PUT ?digest=); the digest is computed while
-   *  sending and must equal `digest` when given. */
+   *  sending and returned (the caller compares it with the one it expects). */
   uploadBlob(source: Readable, onProgress?: BlobProgress): Promise<{ digest: Digest; size: number }>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * CONTRACT of build/dockerfile/: the Dockerfile as the builder runs it. The parser
+ * The contract of build/dockerfile/: the Dockerfile as the builder runs it. The parser
  * (parse.ts) handles comments, line continuations (with the escape directive's character),
  * the `# escape=` and `# syntax=` directives, JSON (exec) and shell forms, and flags
  * (`--from=`, `--chown=`, `--chmod=`, `--platform=`, `--link`...); it never expands variables:

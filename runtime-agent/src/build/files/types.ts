@@ -1,5 +1,5 @@
 /**
- * CONTRACT of build/files/: the build context and what COPY and ADD copy.
+ * The contract of build/files/: the build context and what COPY and ADD copy.
  *
  * The context arrives as the body of `POST /build` (a tar, plain or gzip), is unpacked into a
  * directory under the data root's tmp/ and read through a 'beneath' ConfinedTree (files/), so
