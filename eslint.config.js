@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 // Layering (VS Code style): engine code never imports app code; the renderer sees only
 // shared types and the typed bridge. Violations are errors, not warnings.
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'runtime-agent/native/build/**', 'tests/fixtures/**', 'bench/results/**', '.tmp/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'runtime-agent/native/build/**', 'tests/fixtures/**', 'bench/results/**', '.tmp/**', 'renderer/dist/**', 'electron/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,6 +20,43 @@ export default tseslint.config(
       'no-restricted-imports': ['error', {
         patterns: [
           { group: ['**/electron/**', 'electron', '**/renderer/**'], message: 'engine code must not import app code' },
+        ],
+      }],
+    },
+  },
+  {
+    // The bridge contract is imported by the renderer, the preload and the main process alike.
+    files: ['electron/shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'electron', 'dockerode', 'ws', 'vue', 'pinia'], message: 'electron/shared is pure: it imports nothing but itself' },
+          { group: ['../*', '!./*'], message: 'electron/shared is pure: it imports nothing but itself' },
+        ],
+      }],
+    },
+  },
+  {
+    // The renderer sees only the typed bridge: no Node, no Electron, no main-process or engine code.
+    files: ['renderer/**/*.ts'],
+    ignores: ['renderer/vite.config.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['node:*', 'electron', 'dockerode', 'ws', 'ssh2'], message: 'the renderer reaches the engine only through the bridge (@shared/bridge)' },
+          { group: ['**/electron/main/**', '**/electron/preload/**', '**/runtime-agent/**'], message: 'the renderer imports only @shared and its own code' },
+        ],
+      }],
+    },
+  },
+  {
+    // The app never imports engine code: it talks to berthd over the Docker API like any client.
+    files: ['electron/**/*.ts'],
+    ignores: ['electron/shared/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/runtime-agent/**', '**/renderer/**'], message: 'the main process talks to the engine over its API and to the renderer over the bridge' },
         ],
       }],
     },

@@ -24,7 +24,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # tmux drives the interactive (-it) tests through a real terminal; docker-registry, apache2-utils
 # (htpasswd -B) and openssl (token signing certificates) make the tests' real registries.
 PACKAGES=(busybox-static iproute2 nftables iptables runc docker.io ca-certificates make gcc g++ python3 tmux procps
-  docker-registry apache2-utils openssl)
+  docker-registry apache2-utils openssl chromium xvfb fonts-dejavu-core)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
