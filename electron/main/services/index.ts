@@ -1,6 +1,10 @@
 import type { ServiceContext } from './context.js';
 import { registerContainers } from './containers.js';
 import { registerSystem } from './system.js';
+import { registerSubscriptions } from './subscriptions.js';
+import { registerLogs } from './logs.js';
+import { registerStats } from './stats.js';
+import { registerTerminal } from './terminal.js';
 
 /** Every service's registration, in one list the composition root runs. */
-export const SERVICES: readonly ((ctx: ServiceContext) => void)[] = [registerSystem, registerContainers];
+export const SERVICES: readonly ((ctx: ServiceContext) => void)[] = [registerSystem, registerContainers, registerSubscriptions, registerLogs, registerStats, registerTerminal];
