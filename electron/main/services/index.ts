@@ -1,5 +1,6 @@
 import type { ServiceContext } from './context.js';
 import { registerContainers } from './containers.js';
+import { registerImages } from './images.js';
 import { registerSystem } from './system.js';
 import { registerSubscriptions } from './subscriptions.js';
 import { registerLogs } from './logs.js';
@@ -7,4 +8,4 @@ import { registerStats } from './stats.js';
 import { registerTerminal } from './terminal.js';
 
 /** Every service's registration, in one list the composition root runs. */
-export const SERVICES: readonly ((ctx: ServiceContext) => void)[] = [registerSystem, registerContainers, registerSubscriptions, registerLogs, registerStats, registerTerminal];
+export const SERVICES: readonly ((ctx: ServiceContext) => void)[] = [registerSystem, registerContainers, registerImages, registerSubscriptions, registerLogs, registerStats, registerTerminal];
