@@ -22,7 +22,9 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # docker.io: a reference dockerd for real `docker save` fixtures and benchmarks, and a docker
 # CLI when none is installed (the 28.x CLI in /usr/local/bin takes precedence on PATH);
 # tmux drives the interactive (-it) tests through a real terminal; docker-registry, apache2-utils
-# (htpasswd -B) and openssl (token signing certificates) make the tests' real registries.
+# (htpasswd -B) and openssl (token signing certificates) make the tests' real registries;
+# chromium (driven by playwright-core), xvfb and fonts-dejavu-core run the app's end-to-end tests
+# and benchmarks in a real browser, headless and once in a real window on a virtual display.
 PACKAGES=(busybox-static iproute2 nftables iptables runc docker.io ca-certificates make gcc g++ python3 tmux procps
   docker-registry apache2-utils openssl chromium xvfb fonts-dejavu-core)
 missing=()
