@@ -1,0 +1,75 @@
+import type { PruneResult, VolumeSummary } from '@shared/bridge.js';
+import { defineStore } from 'pinia';
+import { computed, ref } from 'vue';
+import { useBridge } from '../bridge/index.js';
+import { coalesce, useConnection } from './connection.js';
+
+/** The local driver's name rule (berthd and Docker): 2+ characters, a letter or digit first. */
+const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Why `name` cannot name a new volume, or undefined when it can. */
+export function volumeNameProblem(name: string, existing: readonly string[] = []): string | undefined {
+  if (name === '') return 'Enter a name for the volume.';
+  if (name.length > 255) return 'A volume name can be at most 255 characters.';
+  if (!VOLUME_NAME.test(name)) return 'Use at least 2 characters from a-z, A-Z, 0-9, _ . -, starting with a letter or digit.';
+  if (existing.includes(name)) return `A volume named ${name} already exists.`;
+  return undefined;
+}
+
+/**
+ * Every volume with its size and users, kept current from engine events: a volume event, and
+ * a container event too (a container that mounts or stops mounting a volume changes its
+ * "used by", and what it writes changes its size).
+ */
+export const useVolumes = defineStore('volumes', () => {
+  const items = ref<VolumeSummary[]>([]);
+  const loaded = ref(false);
+  const error = ref<string | undefined>();
+  let started = false;
+
+  async function load(): Promise<void> {
+    try {
+      items.value = await useBridge().invoke('volumes:list', undefined);
+      error.value = undefined;
+    } catch (err) {
+      error.value = err instanceof Error ? err.message : String(err);
+    } finally {
+      loaded.value = true;
+    }
+  }
+
+  const reload = coalesce(load);
+
+  function start(): void {
+    if (started) return;
+    started = true;
+    const connection = useConnection();
+    connection.onEngineEvent((e) => {
+      if (e.type === 'volume' || e.type === 'container') reload();
+    });
+    connection.onConnected(() => reload());
+    if (connection.connected) void load();
+  }
+
+  const byName = computed(() => new Map(items.value.map((v) => [v.name, v])));
+
+  async function create(name: string, labels: Readonly<Record<string, string>> = {}): Promise<VolumeSummary> {
+    const created = await useBridge().invoke('volumes:create', { name, labels });
+    reload();
+    return created;
+  }
+
+  async function remove(name: string): Promise<void> {
+    await useBridge().invoke('volumes:remove', { name, force: false });
+    reload();
+  }
+
+  /** Removes every volume no container uses (named ones too, as the Dashboard's button). */
+  async function pruneUnused(): Promise<PruneResult> {
+    const result = await useBridge().invoke('system:prune', { targets: ['volumes'] });
+    reload();
+    return result;
+  }
+
+  return { items, loaded, error, byName, start, load, create, remove, pruneUnused };
+});
