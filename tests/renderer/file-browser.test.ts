@@ -20,6 +20,7 @@ const entry = (name: string, type: FileEntry['type'], extra: Partial<FileEntry> 
 const TREE: Record<string, FileEntry[]> = {
   '/': [entry('notes.txt', 'file'), entry('logs', 'directory'), entry('current', 'symlink', { linkTarget: 'logs/app.log', mode: 0o777 })],
   '/logs': [entry('app.log', 'file', { size: 5 })],
+  '/latest': [entry('app.log', 'file', { size: 5 })],
 };
 
 let fake: FakeBridge;
@@ -85,6 +86,38 @@ describe('FileBrowser', () => {
     await crumbs.findAll('button')[0]?.trigger('click');
     await flushPromises();
     expect(fake.callsTo('files:list').at(-1)).toEqual({ root: { kind: 'volume', name: 'data' }, path: '/' });
+    w.unmount();
+  });
+
+  it('opens a link to a folder as the folder, and previews a link to a file', async () => {
+    TREE['/']?.push(entry('latest', 'symlink', { linkTarget: 'logs' }));
+    const w = mountBrowser();
+    await flushPromises();
+    await button(w, 'current').trigger('click');
+    await flushPromises();
+    expect(w.find('section[aria-label="Preview"]').exists()).toBe(true);
+    expect(fake.callsTo('files:read').at(-1)).toMatchObject({ path: '/current' });
+    await button(w, 'latest').trigger('click');
+    await flushPromises();
+    expect(fake.callsTo('files:list').at(-1)).toMatchObject({ path: '/latest' });
+    expect(w.find('table[aria-label="Files"]').text()).toContain('app.log');
+    expect(w.find('section[aria-label="Preview"]').exists()).toBe(false);
+    TREE['/']?.pop();
+    w.unmount();
+  });
+
+  it('refuses a file too large for one bridge message, with a message', async () => {
+    const w = mountBrowser();
+    await flushPromises();
+    const input = w.find('input[type="file"]');
+    const huge = new File(['x'], 'huge.iso');
+    Object.defineProperty(huge, 'size', { value: 300 * 1024 * 1024 });
+    Object.defineProperty(input.element, 'files', { value: [huge], configurable: true });
+    await input.trigger('change');
+    await flushPromises();
+    expect(fake.callsTo('files:upload')).toEqual([]);
+    const { useNotices } = await import('../../renderer/src/stores/notices.js');
+    expect(useNotices().items.at(-1)?.message).toMatch(/huge\.iso is 314.6 MB; .*docker cp/);
     w.unmount();
   });
 
@@ -200,7 +233,7 @@ describe('FileBrowser', () => {
       await button(w, 'Download logs').trigger('click');
       await flushPromises();
       expect(fake.callsTo('files:downloadUrl')).toEqual([{ root: { kind: 'volume', name: 'data' }, path: '/logs' }]);
-      expect(clicked).toEqual([{ href: 'http://127.0.0.1:9/download/abc?token=t&p=%2Flogs', download: 'logs.tar' }]);
+      expect(clicked).toEqual([{ href: 'http://127.0.0.1:9/download/abc?token=t&p=%2Flogs', download: '' }]);
       w.unmount();
     } finally {
       HTMLAnchorElement.prototype.click = original;

@@ -4,6 +4,8 @@ import { useBridge } from '../bridge/index.js';
 
 /** Largest preview the UI asks for; the main process caps it at 4 MiB too. */
 export const PREVIEW_BYTES = 1024 * 1024;
+/** Largest upload: the file travels whole in one bridge message (the local server takes 256 MiB). */
+export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 
 /** The parent of an absolute path inside a root (`/a/b` → `/a`, `/a` → `/`). */
 export function parentPath(path: string): string {
