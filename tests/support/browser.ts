@@ -1,12 +1,14 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
+import { launchChromium, type BrowserOptions } from './chromium.js';
 import { REPO_ROOT } from './paths.js';
 
+export { CHROMIUM, CHROMIUM_ARGS, launchChromium, type BrowserOptions } from './chromium.js';
+
 /**
- * Debian's Chromium (/usr/bin/chromium) driven by playwright-core, for the end-to-end tests
- * and the app benchmarks:
+ * A Chromium (chromium.ts) for an end-to-end test file, with a page and screenshots:
  *
  *   const browser = useBrowser('containers');
  *   it('runs one', async () => {
@@ -19,17 +21,7 @@ import { REPO_ROOT } from './paths.js';
  * test's old artifacts; afterAll closes it even when tests failed. Errors the page throws are
  * kept in `pageErrors` so tests can assert there were none.
  */
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 export const ARTIFACTS_DIR = join(REPO_ROOT, '.tmp', 'e2e-artifacts');
-
-export interface BrowserOptions {
-  /** An X display (`:99`) to run headful on; headless without. */
-  readonly display?: string;
-  /** Extra Chromium arguments (`--app=URL`). */
-  readonly args?: readonly string[];
-  readonly viewport?: { readonly width: number; readonly height: number };
-}
 
 export interface BrowserUnderTest {
   readonly browser: Browser;
@@ -38,16 +30,6 @@ export interface BrowserUnderTest {
   readonly pageErrors: string[];
   /** Saves a PNG of the page to .tmp/e2e-artifacts/<test>/<name>.png and returns its path. */
   screenshot(name: string, page?: Page): Promise<string>;
-}
-
-export function launchChromium(opts: BrowserOptions = {}): Promise<Browser> {
-  const launch: LaunchOptions = {
-    executablePath: CHROMIUM,
-    headless: opts.display === undefined,
-    args: [...CHROMIUM_ARGS, ...(opts.args ?? [])],
-    ...(opts.display === undefined ? {} : { env: { ...process.env, DISPLAY: opts.display } }),
-  };
-  return chromium.launch(launch);
 }
 
 export async function openBrowser(testName: string, opts: BrowserOptions = {}): Promise<BrowserUnderTest & { close(): Promise<void> }> {
