@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ContainerSummary, DiskUsage } from '../../electron/shared/bridge.js';
 import { setBridge } from '../../renderer/src/bridge/index.js';
 import { useConnection } from '../../renderer/src/stores/connection.js';
+import { useSettings } from '../../renderer/src/stores/settings.js';
 import DashboardView from '../../renderer/src/views/DashboardView.vue';
 import { FakeBridge } from './fake-bridge.js';
 
@@ -82,5 +83,16 @@ describe('DashboardView', () => {
     expect(fake.callsTo('system:prune')).toEqual([{ targets: ['containers'], allImages: false }]);
     expect(w.get('tr[data-kind="containers"]').text()).toContain('3.00 kB');
     expect(w.get('[role="status"]').text()).toBe('Pruned containers: 1 removed, 1.00 kB reclaimed.');
+  });
+
+  it('restarts the aggregate samples when the stats interval setting changes', async () => {
+    fake.respond('settings:get', () => ({ theme: 'system', connection: { kind: 'local' }, statsIntervalMs: 1000, vm: null }));
+    const settings = useSettings();
+    await settings.start();
+    await mountDashboard();
+    fake.emit('settings:changed', { theme: 'system', connection: { kind: 'local' }, statsIntervalMs: 5000, vm: null });
+    await flushPromises();
+    expect(fake.callsTo('stats:watch')).toMatchObject([{ intervalMs: 1000 }, { intervalMs: 5000 }]);
+    expect(fake.callsTo('subscription:close')).toHaveLength(1);
   });
 });

@@ -143,4 +143,16 @@ describe('ImagesView', () => {
     await flushPromises();
     expect(fake.callsTo('images:remove')).toEqual([{ id: 'berth.test/busybox:latest', force: false }]);
   });
+
+  it('inspects an image in a dialog', async () => {
+    fake.respond('images:inspect', ({ id }) => ({ Id: id, RepoTags: ['berth.test/busybox:latest'] }));
+    await useConnection().start();
+    mount(ImagesView, { attachTo: document.body });
+    await flushPromises();
+    button(document, 'Inspect berth.test/busybox:latest').click();
+    await flushPromises();
+    const json = document.querySelector('dialog[aria-label="Inspect berth.test/busybox:latest"] pre[aria-label="Image JSON"]');
+    expect(json?.textContent).toContain('"RepoTags"');
+    expect(fake.callsTo('images:inspect')).toEqual([{ id: `sha256:${'ab'.repeat(32)}` }]);
+  });
 });

@@ -11,28 +11,37 @@ import { JsonLineSplitter, messageError, type JsonMessage } from './progress.js'
  * its operations.
  */
 export class Operations {
-  readonly #running = new Map<string, AbortController>();
+  /** client id → operation id → its abort. */
+  readonly #running = new Map<string, Map<string, AbortController>>();
 
   /** Registers `operation`; answers its abort signal. A running id is refused. */
   begin(client: Client, operation: string): AbortSignal {
-    const key = keyOf(client, operation);
-    if (this.#running.has(key)) throw new AppError('conflict', `An operation with id ${operation} is already running.`, 409);
+    let mine = this.#running.get(client.id);
+    if (mine === undefined) {
+      const created = new Map<string, AbortController>();
+      this.#running.set(client.id, created);
+      mine = created;
+      client.onClose(() => {
+        this.#running.delete(client.id);
+        for (const controller of created.values()) controller.abort();
+      });
+    }
+    if (mine.has(operation)) throw new AppError('conflict', `An operation with id ${operation} is already running.`, 409);
     const controller = new AbortController();
-    this.#running.set(key, controller);
-    client.onClose(() => this.cancel(client, operation));
+    mine.set(operation, controller);
     return controller.signal;
   }
 
   end(client: Client, operation: string): void {
-    this.#running.delete(keyOf(client, operation));
+    this.#running.get(client.id)?.delete(operation);
   }
 
   /** Answers whether something was running under that id. */
   cancel(client: Client, operation: string): boolean {
-    const key = keyOf(client, operation);
-    const controller = this.#running.get(key);
-    if (controller === undefined) return false;
-    this.#running.delete(key);
+    const mine = this.#running.get(client.id);
+    const controller = mine?.get(operation);
+    if (mine === undefined || controller === undefined) return false;
+    mine.delete(operation);
     controller.abort();
     return true;
   }
@@ -54,10 +63,6 @@ export class Operations {
       this.end(client, operation);
     }
   }
-}
-
-function keyOf(client: Client, operation: string): string {
-  return `${client.id}\u0000${operation}`;
 }
 
 /**
