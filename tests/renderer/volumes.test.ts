@@ -143,12 +143,13 @@ describe('VolumesView', () => {
     w.unmount();
   });
 
-  it('reloads on volume and container events, not on image events', async () => {
+  it('reloads on volume and container events, not on image or exec events', async () => {
     // Earlier tests' coalesced reloads (150 ms) may still be due: let them pass first.
     await new Promise((r) => setTimeout(r, 200));
     const w = await mountView();
     const before = fake.callsTo('volumes:list').length;
     fake.emit('engine:event', event('image', 'pull'));
+    fake.emit('engine:event', event('container', 'exec_start: sh'));
     await new Promise((r) => setTimeout(r, 200));
     expect(fake.callsTo('volumes:list').length).toBe(before);
     volumes = [...volumes, volume('fresh')];

@@ -4,6 +4,9 @@ import { computed, ref } from 'vue';
 import { useBridge } from '../bridge/index.js';
 import { coalesce, useConnection } from './connection.js';
 
+/** Container events that change a network's members or their names (not exec_*, attach…). */
+const CONTAINER_CHANGES = new Set(['start', 'die', 'destroy', 'rename', 'restart']);
+
 export type NetworkCreateRequest = InvokeArgs<'networks:create'>;
 
 function ipv4(text: string): number | undefined {
@@ -68,7 +71,7 @@ export const useNetworks = defineStore('networks', () => {
     const connection = useConnection();
     connection.onEngineEvent((e) => {
       // A container that starts, stops or is removed joins or leaves its networks.
-      if (e.type === 'network' || e.type === 'container') reload();
+      if (e.type === 'network' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action))) reload();
     });
     connection.onConnected(() => reload());
     if (connection.connected) void load();

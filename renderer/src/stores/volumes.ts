@@ -4,6 +4,9 @@ import { computed, ref } from 'vue';
 import { useBridge } from '../bridge/index.js';
 import { coalesce, useConnection } from './connection.js';
 
+/** Container events that change who uses a volume or a network (not exec_*, attach, resize…). */
+const CONTAINER_CHANGES = new Set(['create', 'start', 'die', 'destroy', 'rename', 'restart']);
+
 /** The local driver's name rule (berthd and Docker): 2+ characters, a letter or digit first. */
 const VOLUME_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
@@ -45,7 +48,7 @@ export const useVolumes = defineStore('volumes', () => {
     started = true;
     const connection = useConnection();
     connection.onEngineEvent((e) => {
-      if (e.type === 'volume' || e.type === 'container') reload();
+      if (e.type === 'volume' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action))) reload();
     });
     connection.onConnected(() => reload());
     if (connection.connected) void load();
