@@ -20,6 +20,8 @@ const contexts = new BuildContexts();
 
 /** Every operation:progress push, by operation id. */
 const progress = new Map<string, OperationProgress[]>();
+/** When each layer picture arrived (ms), by operation id. */
+const pictureTimes = new Map<string, number[]>();
 let opCount = 0;
 const op = (): string => `op-${++opCount}`;
 
@@ -41,6 +43,7 @@ beforeAll(async () => {
     const list = progress.get(p.operation) ?? [];
     list.push(p);
     progress.set(p.operation, list);
+    if (p.layers !== undefined) pictureTimes.set(p.operation, [...(pictureTimes.get(p.operation) ?? []), performance.now()]);
   });
   const seed = new RegistrySeeder(registry().url);
   const busybox = await busyboxImage();
@@ -117,6 +120,10 @@ describe('images:pull and push', () => {
     // Earlier pictures showed that layer with fewer bytes.
     const earlier = pushes.slice(0, -1).map((p) => p.layers?.find((l) => l.id === big?.id)?.current ?? 0);
     expect(Math.min(...earlier)).toBeLessThan(big?.total ?? 0);
+    // At most ~10 pictures a second: apart from the final flush, 100 ms between pictures.
+    const times = pictureTimes.get(operation) ?? [];
+    const gaps = times.slice(1, -1).map((t, i) => t - (times[i] ?? 0));
+    for (const gap of gaps) expect(gap).toBeGreaterThan(80);
   });
 
   it('refuses bad references before the engine sees them', async () => {
@@ -182,6 +189,17 @@ describe('images:build', () => {
     const err = await failure(app().bridge.invoke('images:build', { operation: op(), contextPath: dir, dockerfile: 'build.Dockerfile', tags: ['app-fails:1'] }));
     expect(err.message).toMatch(/non-zero code: 7/);
     expect(await imageExists('app-fails:1')).toBe(false);
+  });
+
+  it('cancels a build in flight', async () => {
+    const dir = await contexts.dir({ Dockerfile: `FROM ${TEST_IMAGE}\nRUN echo started && sleep 30\n` });
+    const operation = op();
+    const build = failure(app().bridge.invoke('images:build', { operation, contextPath: dir, tags: ['app-cancelled:1'] }));
+    await app().bridge.next('operation:progress', (p) => p.operation === operation && p.line === 'started', 20_000);
+    await app().bridge.invoke('operation:cancel', { operation });
+    const err = await build;
+    expect(err.code).toBe('cancelled');
+    expect(await imageExists('app-cancelled:1')).toBe(false);
   });
 
   it('says what is wrong with the folder', async () => {
