@@ -73,7 +73,7 @@ describe('PullForm', () => {
     fake.emit('operation:progress', { operation: args?.operation ?? '', kind: 'pull', layers: [{ id: 'aaa', status: 'Pull complete', current: 1000, total: 1000 }, { id: 'bbb', status: 'Already exists' }] });
     await flushPromises();
     expect(document.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow')).toBe('1000');
-    expect(button(document, 'Cancel pull')).toBeTruthy();
+    expect(button(document.querySelector('form.pull-form') as HTMLElement, 'Cancel')).toBeTruthy();
     finishPull?.({ id: 'sha256:1' });
     await flushPromises();
     expect(region?.textContent).toContain('Pulled');
@@ -105,7 +105,7 @@ describe('PullForm', () => {
     await w.get('input#pull-reference').setValue('busybox');
     await w.get('form').trigger('submit');
     await flushPromises();
-    button(document, 'Cancel pull').click();
+    button(document.querySelector('form.pull-form') as HTMLElement, 'Cancel').click();
     await flushPromises();
     const [pull] = fake.callsTo('images:pull') as { operation: string }[];
     expect(fake.callsTo('operation:cancel')).toEqual([{ operation: pull?.operation }]);

@@ -24,8 +24,9 @@ export interface JsonMessage {
 
 /** The failure a message reports, if it reports one. */
 export function messageError(message: JsonMessage): string | undefined {
-  const text = message.errorDetail?.message ?? message.error;
-  return text === undefined || text === '' ? (message.errorDetail !== undefined || message.error !== undefined ? 'the engine reported an error' : undefined) : text;
+  if (message.errorDetail === undefined && message.error === undefined) return undefined;
+  const text = message.errorDetail?.message || message.error;
+  return text || 'the engine reported an error without a message';
 }
 
 /** Statuses after which a layer has all its bytes (the bar shows full). */
