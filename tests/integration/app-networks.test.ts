@@ -62,7 +62,9 @@ describe('networks through the app', () => {
     const run = await daemon().docker(['run', '-d', '--name', 'member', TEST_IMAGE, 'sleep', '300']);
     expect(run.code, run.stderr).toBe(0);
     await bridge.invoke('networks:connect', { network: 'appnet', container: 'member' });
-    const listed = (await bridge.invoke('networks:list', undefined)).find((n) => n.name === 'appnet');
+    const all = await bridge.invoke('networks:list', undefined);
+    expect(all.find((n) => n.name === 'bridge')?.members.map((m) => m.name)).toEqual(['member']);
+    const listed = all.find((n) => n.name === 'appnet');
     expect(listed).toMatchObject({ subnet: '10.77.0.0/24', gateway: '10.77.0.1' });
     expect(listed?.members).toHaveLength(1);
     expect(listed?.members[0]?.name).toBe('member');

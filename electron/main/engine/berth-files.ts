@@ -146,7 +146,7 @@ export function toFileEntry(raw: unknown): FileEntry {
   return typeof e['linkTarget'] === 'string' ? { ...entry, linkTarget: e['linkTarget'] } : entry;
 }
 
-export async function describe(docker: Dockerode, root: FileRoot, path: string, follow: boolean): Promise<FileEntry> {
+export async function describeEntry(docker: Dockerode, root: FileRoot, path: string, follow: boolean): Promise<FileEntry> {
   const query: Record<string, string> = follow ? { path, follow: '1' } : { path };
   return toFileEntry(await callJson(docker, { method: 'GET', root, resource: 'entry', query }, [200], `describe ${path}`));
 }

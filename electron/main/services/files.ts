@@ -111,7 +111,7 @@ export function registerFiles(ctx: ServiceContext): void {
     const path = parsePath(a['path'], 'path');
     const docker = berthd();
     // Checked now, so a missing or refused path is a message here, not a failed download later.
-    const entry = await berthFiles.describe(docker, root, path, true);
+    const entry = await berthFiles.describeEntry(docker, root, path, true);
     const name = baseName(path) || (root.kind === 'volume' ? root.name : root.id.slice(0, 12));
     const folder = entry.type === 'directory';
     if (!folder && entry.type !== 'file') throw new InvalidArgument(`${path} is a ${entry.type}; only files and folders can be downloaded`);

@@ -83,10 +83,12 @@ export function registerNetworks(ctx: ServiceContext): void {
   registry.handle('networks:list', async () => {
     const docker = engine.docker;
     const listed = await docker.listNetworks();
-    // The list leaves out members; inspect answers them (one call per network, in parallel).
-    // A network removed between the two calls is simply left out.
+    // Docker's list leaves members out (`Containers: {}`); berthd's has them. A network whose
+    // list entry shows none is inspected (in parallel) to be sure. One removed in between is
+    // left out.
     const inspected = await Promise.all(
       listed.map(async (n) => {
+        if (Object.keys(n.Containers ?? {}).length > 0) return n as Dockerode.NetworkInspectInfo;
         try {
           return (await docker.getNetwork(n.Id).inspect()) as Dockerode.NetworkInspectInfo;
         } catch (err) {
