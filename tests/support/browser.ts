@@ -39,6 +39,8 @@ export async function openBrowser(testName: string, opts: BrowserOptions = {}): 
   const browser = await launchChromium(opts);
   try {
     const context = await browser.newContext({ viewport: { width: opts.viewport?.width ?? 1280, height: opts.viewport?.height ?? 800 } });
+    // Fail a missing element in 15 s rather than playwright's 30 s: the e2e project stays short.
+    context.setDefaultTimeout(15_000);
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
