@@ -3,13 +3,17 @@ import type { ImageSummary } from '../../shared/bridge.js';
 
 const NONE = /^<none>[:@]<none>$/;
 
+/** A container's name without Docker's leading `/` (its short ID when it has none). */
+export function containerName(c: Dockerode.ContainerInfo): string {
+  return (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, '');
+}
+
 /** `GET /images/json` rows in the bridge's shape; `usedBy` names the containers made from each. */
 export function toImageSummaries(images: readonly Dockerode.ImageInfo[], containers: readonly Dockerode.ContainerInfo[]): ImageSummary[] {
   const users = new Map<string, string[]>();
   for (const c of containers) {
-    const name = (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, '');
     const list = users.get(c.ImageID) ?? [];
-    list.push(name);
+    list.push(containerName(c));
     users.set(c.ImageID, list);
   }
   return images.map((image) => ({

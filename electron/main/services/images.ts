@@ -7,13 +7,13 @@ import { bool, bytes, clientId, record, text } from '../transport/validate.js';
 import type { ServiceContext } from './context.js';
 import { buildImage } from './image-build.js';
 import { loadImage, pullImage, pushImage, type TransferDeps } from './image-transfer.js';
-import { inUseMessage, toImageSummaries } from './image-view.js';
+import { containerName, inUseMessage, toImageSummaries } from './image-view.js';
 import { Operations } from './operations.js';
 
 /** Names of the containers made from `imageId`. */
 async function usersOf(docker: Dockerode, imageId: string): Promise<string[]> {
   const containers = await docker.listContainers({ all: true });
-  return containers.filter((c) => c.ImageID === imageId).map((c) => (c.Names[0] ?? c.Id.slice(0, 12)).replace(/^\//, ''));
+  return containers.filter((c) => c.ImageID === imageId).map(containerName);
 }
 
 /**
