@@ -145,6 +145,9 @@ describe('volumes and the file browser through the app', () => {
     expect(folder.headers['content-type']).toBe('application/x-tar');
     expect(String(folder.headers['content-disposition'])).toContain('filename="sub.tar"');
     expect(tarNames(folder.body).map((n) => n.replace(/\/$/, ''))).toEqual(['sub', 'sub/x']);
+    const whole = await get((await bridge.invoke('files:downloadUrl', { root: vol, path: '/' })).url);
+    expect(String(whole.headers['content-disposition'])).toContain('filename="appvol.tar"');
+    expect(tarNames(whole.body)).toContain('appvol/sub/x');
     expect((await refusal(bridge.invoke('files:downloadUrl', { root: vol, path: '/nope' }))).status).toBe(404);
   });
 
@@ -187,6 +190,8 @@ describe('volumes and the file browser through the app', () => {
     expect(etc.entries.map((e) => e.name)).toContain('passwd');
     const passwd = await bridge.invoke('files:read', { root, path: '/etc/passwd', maxBytes: 4096 });
     expect(new TextDecoder().decode(passwd.bytes)).toContain('root:');
+    const download = await get((await bridge.invoke('files:downloadUrl', { root, path: '/etc/passwd' })).url);
+    expect(download.body.toString()).toBe(new TextDecoder().decode(passwd.bytes));
     for (const change of [
       bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'x', bytes: new Uint8Array([1]) }, overwrite: false }),
       bridge.invoke('files:mkdir', { root, path: '/tmp/new' }),

@@ -7,6 +7,7 @@ import { setBridge } from '../../renderer/src/bridge/index.js';
 import { routes } from '../../renderer/src/router.js';
 import { useConnection } from '../../renderer/src/stores/connection.js';
 import { volumeNameProblem } from '../../renderer/src/stores/volumes.js';
+import VolumeBrowseView from '../../renderer/src/views/VolumeBrowseView.vue';
 import VolumesView from '../../renderer/src/views/VolumesView.vue';
 import { FakeBridge } from './fake-bridge.js';
 
@@ -168,6 +169,27 @@ describe('VolumesView', () => {
     const empty = w.find('section.empty-state');
     expect(empty.text()).toContain('docker volume create');
     expect(w.find('table[aria-label="Volumes"]').exists()).toBe(false);
+    w.unmount();
+  });
+});
+
+describe('VolumeBrowseView', () => {
+  it("shows the volume's heading, facts and its files, read-write", async () => {
+    fake.respond('files:list', ({ root, path }) => {
+      expect(root).toEqual({ kind: 'volume', name: 'data' });
+      return { path, entries: [] };
+    });
+    const router = createRouter({ history: createMemoryHistory(), routes });
+    await router.push('/volumes/data/browse');
+    await useConnection().start();
+    const w = mount(VolumeBrowseView, { props: { name: 'data' }, global: { plugins: [router] }, attachTo: document.body });
+    await flushPromises();
+    expect(w.find('h1').text()).toBe('Volume data');
+    expect(w.text()).toContain('used by web');
+    expect(w.find('table[aria-label="Files"]').exists()).toBe(true);
+    expect(w.find('input[type="file"][aria-label="Upload file"]').exists()).toBe(true);
+    expect(w.text()).toContain('This folder is empty. Upload a file or make a new folder.');
+    expect(fake.callsTo('files:list')).toEqual([{ root: { kind: 'volume', name: 'data' }, path: '/' }]);
     w.unmount();
   });
 });
