@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BridgeFailure, OperationProgress } from '../../electron/shared/bridge.js';
 import { useApp } from '../support/app.js';
 import { BuildContexts } from '../support/build-context.js';
 import { fixturePath, TEST_IMAGE } from '../support/fixtures.js';
-import { busyboxImage, imageOf, randomLayer, RegistrySeeder } from '../support/registry-seed.js';
+import { busyboxImage, imageOf, randomLayer, registryBlobPath, RegistrySeeder, type SeedImage } from '../support/registry-seed.js';
 import { useRegistry } from '../support/registry.js';
 import { useDaemon } from '../support/suite.js';
 
@@ -23,6 +24,8 @@ const progress = new Map<string, OperationProgress[]>();
 /** When each layer picture arrived (ms), by operation id. */
 const pictureTimes = new Map<string, number[]>();
 let opCount = 0;
+/** An image whose second layer gets corrupted in the registry's storage. */
+let broken: SeedImage;
 const op = (): string => `op-${++opCount}`;
 
 async function failure(promise: Promise<unknown>): Promise<BridgeFailure> {
@@ -49,6 +52,8 @@ beforeAll(async () => {
   const busybox = await busyboxImage();
   // Big random layers: a download long enough to report progress more than once.
   await seed.pushImage('test/big', 'latest', imageOf([...busybox.layers, await randomLayer('big.bin', 24_000_000)]));
+  broken = imageOf([...busybox.layers, await randomLayer('victim.bin', 300_000)]);
+  await seed.pushImage('test/broken', 'latest', broken);
 }, 120_000);
 
 describe('images:load', () => {
@@ -138,6 +143,22 @@ describe('images:pull and push', () => {
     const ref = `${registry().host}/test/big:nope`;
     const err = await failure(app().bridge.invoke('images:pull', { reference: ref, operation: op() }));
     expect(err.message).toMatch(new RegExp(`^Pulling ${ref.replace(/[.]/g, '\\.')} failed: .*(not found|unknown)`, 'i'));
+    expect(await imageExists(ref)).toBe(false);
+  });
+
+  it('rejects with the error line of the stream when a layer fails mid-pull, and leaves no image', async () => {
+    const handle = await open(registryBlobPath(join(registry().root, 'storage'), broken.layers[1]?.digest ?? ''), 'r+');
+    try {
+      await handle.write(Buffer.from('CORRUPTED'), 0, 9, 1000);
+    } finally {
+      await handle.close();
+    }
+    const ref = `${registry().host}/test/broken:latest`;
+    const operation = op();
+    const err = await failure(app().bridge.invoke('images:pull', { reference: ref, operation }));
+    expect(err.message).toMatch(/failed: filesystem layer verification failed for digest/);
+    // The error came in-band: progress had started.
+    expect((progress.get(operation) ?? []).some((p) => (p.layers?.length ?? 0) > 0)).toBe(true);
     expect(await imageExists(ref)).toBe(false);
   });
 
