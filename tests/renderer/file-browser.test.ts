@@ -250,6 +250,7 @@ describe('FileBrowser', () => {
     const img = w.find('section[aria-label="Preview"] img');
     expect(img.attributes('alt')).toBe('logo.png');
     expect(img.attributes('src')).toMatch(/^blob:/);
+    expect(fake.callsTo('files:read').at(-1)).toMatchObject({ path: '/logo.png', maxBytes: 4 * 1024 * 1024 });
     TREE['/']?.pop();
     w.unmount();
   });

@@ -4,6 +4,8 @@ import { useBridge } from '../bridge/index.js';
 
 /** Largest preview the UI asks for; the main process caps it at 4 MiB too. */
 export const PREVIEW_BYTES = 1024 * 1024;
+/** Largest picture shown in a preview (the main process's cap). */
+export const IMAGE_PREVIEW_BYTES = 4 * 1024 * 1024;
 /** Largest upload: the file travels whole in one bridge message (the local server takes 256 MiB). */
 export const MAX_UPLOAD_BYTES = 200 * 1024 * 1024;
 
