@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`npm test`, .ci/run): setup (installs whatever is missing), lint,
-# type-check, then vitest (unit + integration). Arguments go to vitest, e.g.
-# `npm test -- tests/unit` or `npm test -- -t 'docker ps'`.
+# type-check, then vitest over every project: unit, renderer (components in happy-dom),
+# integration (real berthd) and e2e (Chromium against the app and a real berthd; last).
+# Arguments go to vitest, e.g. `npm test -- tests/unit` or `npm test -- --project e2e`.
 #
 # The output ends with exactly one line "N passed, N failed[, N skipped]": vitest's test counts,
 # plus one failed item per failing stage (setup, lint, typecheck), per suite or file that failed

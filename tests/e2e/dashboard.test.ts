@@ -24,7 +24,7 @@ describe('dashboard end to end', () => {
     await page.goto(`${app().app.server.url}#/dashboard`);
     await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
     for (const name of ['Prune containers', 'Prune images', 'Prune volumes', 'Prune build cache']) {
-      await expect(page.getByRole('button', { name }).isVisible()).resolves.toBe(true);
+      await page.getByRole('button', { name }).waitFor();
     }
     await page.locator('figure[aria-label="CPU (all containers)"]').waitFor();
     await expect.poll(() => points('CPU (all containers)'), { timeout: 10_000 }).toBeGreaterThan(0);

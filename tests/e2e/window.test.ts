@@ -53,7 +53,7 @@ describe('the app in a real window (Xvfb)', () => {
     expect(shown.width).toBeGreaterThan(800);
     expect(shown.height).toBeGreaterThan(500);
     for (const name of ['Dashboard', 'Containers', 'Images', 'Volumes', 'Networks', 'Settings']) {
-      await expect(page.getByRole('link', { name, exact: true }).isVisible()).resolves.toBe(true);
+      await page.getByRole('link', { name, exact: true }).waitFor({ timeout: 5000 });
     }
 
     const path = join(ARTIFACTS_DIR, 'window', 'containers-window.png');

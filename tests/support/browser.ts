@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { launchChromium, type BrowserOptions } from './chromium.js';
 import { REPO_ROOT } from './paths.js';
 
@@ -66,6 +66,12 @@ export function useBrowser(testName: string, opts: BrowserOptions = {}): () => B
   let current: (BrowserUnderTest & { close(): Promise<void> }) | undefined;
   beforeAll(async () => {
     current = await openBrowser(testName, opts);
+  });
+  // A failed test leaves a picture of the page it failed on.
+  afterEach(async (ctx) => {
+    if (current === undefined || ctx.task.result?.state !== 'fail') return;
+    const name = `failed-${ctx.task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`;
+    await current.screenshot(name).catch(() => undefined);
   });
   afterAll(async () => {
     await current?.close();
