@@ -81,7 +81,12 @@ export function startIpcTransport(opts: IpcTransportOptions): IpcTransport {
       if (attached.has(contents.id)) return;
       const entry: Attached = { contents, client: undefined };
       attached.set(contents.id, entry);
-      contents.on('did-navigate', () => endClient(entry));
+      // A new document in the main frame (a reload) starts with nothing subscribed. Ended when
+      // the navigation starts, not when it commits, so the new page's first invoke cannot land
+      // before the old client is gone.
+      contents.on('did-start-navigation', (details) => {
+        if (details.isMainFrame && !details.isSameDocument) endClient(entry);
+      });
       contents.on('render-process-gone', () => endClient(entry));
       contents.once('destroyed', () => {
         endClient(entry);

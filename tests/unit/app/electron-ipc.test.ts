@@ -134,12 +134,16 @@ describe('Electron IPC transport', () => {
     const win = new FakeContents();
     transport.allow(asContents(win));
     await invoke(win, 'app:info');
-    win.emit('did-navigate');
+    win.emit('did-start-navigation', { isMainFrame: true, isSameDocument: true }); // a hash route
+    win.emit('did-start-navigation', { isMainFrame: false, isSameDocument: false }); // a subframe
+    await invoke(win, 'app:info');
+    expect(seen[1]).toBe(seen[0]);
+    win.emit('did-start-navigation', { isMainFrame: true, isSameDocument: false }); // a reload
     await invoke(win, 'app:info');
     expect(seen[0]?.closed).toBe(true);
-    expect(seen[1]).not.toBe(seen[0]);
-    expect(seen[1]?.closed).toBe(false);
+    expect(seen[2]).not.toBe(seen[0]);
+    expect(seen[2]?.closed).toBe(false);
     transport.close();
-    expect(seen[1]?.closed).toBe(true);
+    expect(seen[2]?.closed).toBe(true);
   });
 });
