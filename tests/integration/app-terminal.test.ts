@@ -34,16 +34,20 @@ describe('app: terminal sessions', () => {
   const daemon = useDaemon({ image: 'oci' });
   const app = useApp(daemon);
 
-  /** The shells (and the `cat` a test runs in one) in `name`: what a leaked session would leave. */
+  /**
+   * The live shells (and the `cat` a test runs in one) in `name`: what a leaked session would
+   * leave. Zombies do not count: a killed `cat` is reparented to the container's `sleep`,
+   * which never reaps (as with Docker, a container without --init keeps its zombies).
+   */
   async function shells(name: string): Promise<string[]> {
-    const ps = await daemon().docker(['exec', name, 'ps', '-o', 'pid,comm']);
-    return ps.stdout.split('\n').filter((l) => /\b(sh|bash|cat)$/.test(l.trim()));
+    const ps = await daemon().docker(['exec', name, 'ps', '-o', 'pid,stat,comm']);
+    return ps.stdout.split('\n').filter((l) => /\b(sh|bash|cat)$/.test(l.trim()) && !/^\s*\d+\s+Z/.test(l));
   }
 
-  async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  async function until(check: () => Promise<boolean>, what: string, timeoutMs = 5000, explain?: () => Promise<string>): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${explain === undefined ? '' : await explain()}`);
       await sleep(100);
     }
   }
@@ -78,7 +82,7 @@ describe('app: terminal sessions', () => {
     await bridge.invoke('terminal:input', { session, data: 'cat\r' });
     await until(async () => (await shells('term1')).length === 2, 'cat to run in the terminal');
     await bridge.invoke('terminal:close', { session });
-    await until(async () => (await shells('term1')).length === 0, 'the shell to end after terminal:close');
+    await until(async () => (await shells('term1')).length === 0, 'the shell to end after terminal:close', 5000, async () => (await daemon().docker(['exec', 'term1', 'ps', '-o', 'pid,ppid,stat,args'])).stdout);
     await expect(bridge.invoke('terminal:input', { session, data: 'x' })).rejects.toThrow(/has ended; open a new one/);
     out.off();
     await bridge.invoke('containers:action', { ids: [id], action: 'remove' });
