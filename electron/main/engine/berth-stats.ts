@@ -36,6 +36,11 @@ export class BerthStatsFeed {
     return this.#listeners.size;
   }
 
+  /** Whether the engine stream is open (or opening). */
+  get streaming(): boolean {
+    return this.#stream !== undefined || this.#opening;
+  }
+
   /** Starts `listener` on every tick; answers the function that stops it. */
   listen(listener: TickListener): () => void {
     this.#listeners.add(listener);
