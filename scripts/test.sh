@@ -24,7 +24,7 @@ stage() {
 }
 
 stage setup bash scripts/setup.sh --quiet
-stage lint npx eslint .
+stage lint npx eslint . --max-warnings 0
 stage typecheck npm run -s typecheck
 
 # Counted by our own reporter: vitest's JSON shows a failing hook inside a describe only as
