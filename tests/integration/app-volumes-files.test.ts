@@ -94,6 +94,14 @@ describe('volumes and the file browser through the app', () => {
     await bridge.invoke('files:upload', { root: vol, directory: '/', file: { name: 'blob.bin', bytes: replaced }, overwrite: true });
     expect(await inVolume('cat /data/blob.bin')).toBe('hello from the app\n');
 
+    // Over 1 MiB: the size at which berthd stops draining a refused body.
+    const large = new Uint8Array(3 * 1024 * 1024 + 5).map((_, i) => (i * 31) & 255);
+    await bridge.invoke('files:upload', { root: vol, directory: '/', file: { name: 'large.bin', bytes: large }, overwrite: false });
+    expect((await inVolume('md5sum /data/large.bin && rm /data/large.bin')).split(' ')[0]).toBe(md5(large));
+    const taken = await refusal(bridge.invoke('files:upload', { root: vol, directory: '/', file: { name: 'blob.bin', bytes: large }, overwrite: false }));
+    expect(taken.status).toBe(409);
+    expect(taken.message).toMatch(/already exists/);
+
     await inVolume('mkdir /data/sub && echo x > /data/sub/x && chmod 0750 /data/sub && chown 1000:100 /data/sub');
     const listing = await bridge.invoke('files:list', { root: vol, path: '/' });
     expect(listing.path).toBe('/');
@@ -194,6 +202,7 @@ describe('volumes and the file browser through the app', () => {
     expect(download.body.toString()).toBe(new TextDecoder().decode(passwd.bytes));
     for (const change of [
       bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'x', bytes: new Uint8Array([1]) }, overwrite: false }),
+      bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'big', bytes: new Uint8Array(3 * 1024 * 1024) }, overwrite: false }),
       bridge.invoke('files:mkdir', { root, path: '/tmp/new' }),
       bridge.invoke('files:delete', { root, path: '/etc/passwd' }),
       bridge.invoke('files:rename', { root, from: '/etc/passwd', to: '/etc/passwd2' }),

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { FileEntry, FileRoot, FileType } from '../../shared/bridge.js';
 
@@ -45,7 +45,7 @@ interface BrowseRequest {
   readonly resource: string;
   readonly query: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
-  readonly body?: Readable;
+  readonly body?: Buffer;
 }
 
 function send(docker: Dockerode, r: BrowseRequest): Promise<IncomingMessage> {
@@ -190,18 +190,48 @@ async function readUpTo(res: IncomingMessage, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** The bytes as a stream of 64 KiB slices (no copy): berthd writes the body as it arrives. */
-function streamOf(bytes: Uint8Array): Readable {
-  const slices = function* () {
-    for (let at = 0; at < bytes.length; at += 64 * 1024) yield Buffer.from(bytes.buffer, bytes.byteOffset + at, Math.min(64 * 1024, bytes.length - at));
-  };
-  return Readable.from(slices(), { objectMode: false });
+const CONNECTION_LOST = new Set(['ECONNRESET', 'EPIPE']);
+
+async function entryOrUndefined(docker: Dockerode, root: FileRoot, path: string): Promise<FileEntry | undefined> {
+  try {
+    return await describeEntry(docker, root, path, false);
+  } catch (err) {
+    if (err instanceof BrowseRefusal && err.statusCode === 404) return undefined;
+    throw err;
+  }
 }
 
-export async function upload(docker: Dockerode, root: FileRoot, path: string, bytes: Uint8Array, overwrite: boolean): Promise<FileEntry> {
+/**
+ * Writes `bytes` to `directory/name`.
+ *
+ * berthd answers a refused upload at once and, for a body over 1 MiB, closes the connection
+ * without reading the rest; the kernel may then reset it before the answer is read. So what
+ * can be known beforehand is asked first (the folder exists inside the root, the name is free
+ * or may be replaced), and the body goes with a Content-Length (a refused body up to 1 MiB is
+ * drained by berthd, so its answer always arrives). berthd still decides; this only makes its
+ * refusals arrive as messages.
+ */
+export async function upload(docker: Dockerode, root: FileRoot, directory: string, name: string, bytes: Uint8Array, overwrite: boolean): Promise<FileEntry> {
+  const folder = await describeEntry(docker, root, directory, true);
+  if (folder.type !== 'directory') throw new BrowseRefusal(400, `${directory} is a ${folder.type}, not a folder: upload into a folder`);
+  const path = directory.endsWith('/') ? `${directory}${name}` : `${directory}/${name}`;
+  const existing = await entryOrUndefined(docker, root, path);
+  if (existing !== undefined && !overwrite) throw new BrowseRefusal(409, `${path} already exists: replace it (overwrite) or pick another name`);
+  if (existing?.type === 'directory') throw new BrowseRefusal(400, `${path} is a folder; a file cannot replace it`);
   const query: Record<string, string> = overwrite ? { path, overwrite: '1' } : { path };
-  const r: BrowseRequest = { method: 'PUT', root, resource: 'content', query, headers: { 'Content-Type': 'application/octet-stream' }, body: streamOf(bytes) };
-  return toFileEntry(await callJson(docker, r, [200, 201], `upload ${path}`));
+  // A view of the same memory (no copy); the modem sends it with its Content-Length.
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const r: BrowseRequest = { method: 'PUT', root, resource: 'content', query, headers: { 'Content-Type': 'application/octet-stream' }, body };
+  try {
+    return toFileEntry(await callJson(docker, r, [200, 201], `upload ${path}`));
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (root.kind === 'container' && typeof code === 'string' && CONNECTION_LOST.has(code)) {
+      // The documented answer to any change under /berth/containers/ (403), lost with the connection.
+      throw new BrowseRefusal(403, `the filesystem of container ${root.id} is read-only in the file browser: copy files in with docker cp`);
+    }
+    throw err;
+  }
 }
 
 export async function makeDirectory(docker: Dockerode, root: FileRoot, path: string): Promise<FileEntry> {

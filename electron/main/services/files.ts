@@ -84,7 +84,8 @@ export function registerFiles(ctx: ServiceContext): void {
     const name = parseEntryName(file['name'], 'file name');
     const content = bytes(file['bytes'], 'file bytes');
     const overwrite = bool(a['overwrite'], 'overwrite', false);
-    return berthFiles.upload(berthd(), root, parsePath(join(directory, name), 'path'), content, overwrite);
+    parsePath(join(directory, name), 'path');
+    return berthFiles.upload(berthd(), root, directory, name, content, overwrite);
   });
 
   registry.handle('files:mkdir', async (args) => {
