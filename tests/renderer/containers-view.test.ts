@@ -133,6 +133,37 @@ describe('ContainersView', () => {
     w.unmount();
   });
 
+  it('stops sampling rows scrolled out of view', async () => {
+    const observers: { callback: IntersectionObserverCallback; targets: Element[] }[] = [];
+    class FakeObserver {
+      readonly targets: Element[] = [];
+      constructor(readonly callback: IntersectionObserverCallback) {
+        observers.push(this);
+      }
+      observe(el: Element) {
+        this.targets.push(el);
+      }
+      disconnect() {
+        this.targets.length = 0;
+      }
+    }
+    const real = globalThis.IntersectionObserver;
+    globalThis.IntersectionObserver = FakeObserver as unknown as typeof IntersectionObserver;
+    try {
+      const fake = bridgeWith(LIST);
+      const w = await mountView(fake);
+      const observer = observers.at(-1);
+      const web = observer?.targets.find((t) => (t as HTMLElement).dataset['id'] === LIST[0]?.id);
+      expect(web).toBeDefined();
+      observer?.callback([{ target: web, isIntersecting: false } as unknown as IntersectionObserverEntry], observer as unknown as IntersectionObserver);
+      await flushPromises();
+      expect(fake.callsTo('stats:watch').at(-1)).toMatchObject({ ids: [LIST[1]?.id] });
+      w.unmount();
+    } finally {
+      globalThis.IntersectionObserver = real;
+    }
+  });
+
   it('explains what to do first when there are no containers', async () => {
     const w = await mountView(bridgeWith([]));
     expect(w.find('section[aria-label="No containers yet"]').text()).toMatch(/Run a container[\s\S]*load an image/);
