@@ -77,6 +77,20 @@ describe('ContainersView', () => {
     expect(w.findAll('tr.group-row').map((r) => r.text())).toEqual(['shop (2/2 running)', 'Standalone containers (0/1 running)']);
     // Live stats for the running containers on screen only.
     expect(fake.callsTo('stats:watch')).toEqual([expect.objectContaining({ ids: [LIST[1]?.id, LIST[0]?.id].sort(), intervalMs: 1000 })]);
+    // Samples pushed for the watch draw the row's sparklines, one point per tick.
+    const watch = fake.callsTo('stats:watch')[0] as { subscription: string };
+    for (let i = 1; i <= 3; i++) {
+      const web = LIST[0];
+      if (web === undefined) break;
+      fake.emit('stats:samples', {
+        subscription: watch.subscription,
+        time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        samples: [{ id: web.id, name: 'web', cpuPercent: 12.5 * i, memoryUsage: 4 << 20, memoryLimit: 1 << 30, pids: 2, netRx: 0, netTx: 0, blkioRead: 0, blkioWrite: 0 }],
+      });
+      await flushPromises();
+    }
+    expect(w.find('svg[aria-label="CPU of web"]').attributes('data-points')).toBe('3');
+    expect(w.find(`tr[data-id="${LIST[0]?.id ?? ''}"]`).text()).toContain('38%');
     expect(w.find('[aria-label="Start worker"]').exists()).toBe(true);
     expect(w.find('[aria-label="Stop worker"]').exists()).toBe(false);
     expect(w.find('[aria-label="Pause web"]').exists()).toBe(true);
