@@ -121,6 +121,26 @@ describe('FileBrowser', () => {
     w.unmount();
   });
 
+  it('shows the folder asked for last, even when an earlier listing answers later', async () => {
+    let release: () => void = () => undefined;
+    const w = mountBrowser();
+    await flushPromises();
+    fake.respond('files:list', ({ path }) =>
+      path === '/logs'
+        ? new Promise((resolve) => (release = () => resolve({ path, entries: TREE['/logs'] ?? [] })))
+        : { path, entries: [entry('only-in-latest', 'file')] },
+    );
+    await button(w, 'logs/').trigger('click');
+    await w.find('nav[aria-label="Path"] button').trigger('click');
+    await flushPromises();
+    release();
+    await flushPromises();
+    const names = w.find('table[aria-label="Files"]').text();
+    expect(names).toContain('only-in-latest');
+    expect(names).not.toContain('app.log');
+    w.unmount();
+  });
+
   it('previews a text file from the bytes files:read answers', async () => {
     const w = mountBrowser();
     await flushPromises();
