@@ -114,6 +114,9 @@ describe('ContainerDetailView', () => {
     const stamps = wrapper.findAll('label').find((l) => l.text() === 'Timestamps');
     await stamps?.find('input').setValue(true);
     expect(lines()[0]).toBe('2026-01-01 10:00:00.123server started');
+    fake.emit('logs:lines', { subscription: open.subscription, lines: [{ stream: 'stdout', time: '', text: '\u001b[32mcoloured\u001b[0m text' }] });
+    await flushPromises();
+    expect(lines().at(-1)).toBe('coloured text');
 
     const follow = wrapper.findAll('label').find((l) => l.text() === 'Follow');
     await follow?.find('input').setValue(false);
