@@ -90,6 +90,9 @@ describe('the app against a real Docker engine (Debian dockerd)', () => {
     expect(tick.samples.map((s) => s.id)).toEqual([id]);
     await b().invoke('subscription:close', { subscription });
 
+    // The file browser is berthd's own API: on Docker it says so instead of failing obscurely.
+    await expect(b().invoke('files:list', { root: { kind: 'container', id }, path: '/' })).rejects.toThrow(/needs berthd/);
+
     const result = await b().invoke('containers:action', { ids: [id], action: 'remove' });
     expect(result.failed).toEqual([]);
     expect((await b().invoke('containers:list', undefined)).some((c) => c.id === id)).toBe(false);
