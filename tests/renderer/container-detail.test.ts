@@ -170,6 +170,14 @@ describe('ContainerDetailView', () => {
     expect(fake.callsTo('terminal:attach')).toEqual([{ session }]);
     expect(fake.callsTo('terminal:close')).toHaveLength(0);
 
+    // Ctrl+Shift+V pastes the clipboard into the shell (xterm sends it as input).
+    Object.defineProperty(navigator, 'clipboard', { configurable: true, value: { readText: () => Promise.resolve('echo pasted'), writeText: () => Promise.resolve() } });
+    const input = wrapper.find('textarea[aria-label="Shell input"]');
+    expect(input.exists()).toBe(true);
+    await input.trigger('keydown', { key: 'V', code: 'KeyV', ctrlKey: true, shiftKey: true });
+    await flushPromises();
+    expect(fake.callsTo('terminal:input')).toEqual([{ session, data: expect.stringContaining('echo pasted') as string }]);
+
     fake.emit('terminal:exit', { session, exitCode: 0 });
     await flushPromises();
     expect(wrapper.text()).toContain('Session ended (exit code 0).');
