@@ -1,8 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { NetworkMember, NetworkSummary } from '../../shared/bridge.js';
+import { BUILT_IN_NETWORKS } from '../../shared/network-form.js';
 
-/** The networks every engine has and no one may remove. */
-export const BUILT_IN_NETWORKS: readonly string[] = ['bridge', 'host', 'none'];
 
 /** `172.18.0.2/16` → `172.18.0.2`. */
 function addressOnly(cidr: string | undefined): string | undefined {

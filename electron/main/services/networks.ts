@@ -3,38 +3,8 @@ import type { JsonValue, NetworkSummary } from '../../shared/bridge.js';
 import { AppError, InvalidArgument } from '../transport/errors.js';
 import { bool, record, stringMap, text } from '../transport/validate.js';
 import type { ServiceContext } from './context.js';
-import { BUILT_IN_NETWORKS, toNetworkSummary } from './network-view.js';
-
-const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
-/** A dotted IPv4 address as a 32-bit number, or undefined when it is not one. */
-export function ipv4ToNumber(text: string): number | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0;
-  for (const p of parts) {
-    if (!/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255) return undefined;
-    value = value * 256 + Number(p);
-  }
-  return value;
-}
-
-/** `10.5.0.0/24` → network and prefix; refuses host bits set (`10.5.0.1/24`), as the engine does. */
-export function parseSubnet(value: string): { network: number; prefix: number } {
-  const m = /^([^/]+)\/(\d{1,2})$/.exec(value);
-  const network = m === null ? undefined : ipv4ToNumber(m[1] ?? '');
-  const prefix = m === null ? NaN : Number(m[2]);
-  if (network === undefined || !(prefix >= 1 && prefix <= 30)) {
-    throw new InvalidArgument(`Subnet "${value}" is not an IPv4 CIDR: write it like 10.5.0.0/24 (prefix 1 to 30)`);
-  }
-  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-  if ((network & ~mask) >>> 0 !== 0) {
-    const base = (network & mask) >>> 0;
-    const dotted = [24, 16, 8, 0].map((s) => (base >>> s) & 255).join('.');
-    throw new InvalidArgument(`Subnet "${value}" has host bits set: did you mean ${dotted}/${prefix}?`);
-  }
-  return { network, prefix };
-}
+import { BUILT_IN_NETWORKS, networkFormProblems } from '../../shared/network-form.js';
+import { toNetworkSummary } from './network-view.js';
 
 export interface NetworkCreate {
   readonly name: string;
@@ -48,20 +18,11 @@ export interface NetworkCreate {
 export function parseNetworkCreate(args: unknown): NetworkCreate {
   const a = record(args, 'network');
   const name = text(a['name'], 'name', { max: 128 });
-  if (!NETWORK_NAME.test(name)) throw new InvalidArgument(`"${name}" is not a valid network name: use a-z, A-Z, 0-9, _ . -, starting with a letter or digit`);
-  if (BUILT_IN_NETWORKS.includes(name)) throw new InvalidArgument(`"${name}" is a built-in network's name; pick another`);
   const subnet = text(a['subnet'], 'subnet', { optional: true, max: 64 })?.trim();
   const gateway = text(a['gateway'], 'gateway', { optional: true, max: 64 })?.trim();
-  if (gateway !== undefined && gateway !== '') {
-    const address = ipv4ToNumber(gateway);
-    if (address === undefined) throw new InvalidArgument(`Gateway "${gateway}" is not an IPv4 address: write it like 10.5.0.1`);
-    if (subnet === undefined || subnet === '') throw new InvalidArgument('A gateway needs a subnet: give the subnet it belongs to too');
-    const { network, prefix } = parseSubnet(subnet);
-    const mask = (0xffffffff << (32 - prefix)) >>> 0;
-    if ((address & mask) >>> 0 !== network) throw new InvalidArgument(`Gateway ${gateway} is outside the subnet ${subnet}`);
-    const broadcast = (network | ~mask) >>> 0;
-    if (address === network || address === broadcast) throw new InvalidArgument(`Gateway ${gateway} is the subnet's network or broadcast address; pick a host address`);
-  } else if (subnet !== undefined && subnet !== '') parseSubnet(subnet);
+  const problems = networkFormProblems({ name, ...(subnet === undefined ? {} : { subnet }), ...(gateway === undefined ? {} : { gateway }) });
+  const first = problems.name ?? problems.subnet ?? problems.gateway;
+  if (first !== undefined) throw new InvalidArgument(first);
   return {
     name,
     ...(subnet === undefined || subnet === '' ? {} : { subnet }),
