@@ -1,39 +1,15 @@
-import type { ContainerAction, ContainerSummary, RunRequest } from '@shared/bridge.js';
+import type { ContainerAction, RunRequest } from '@shared/bridge.js';
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed } from 'vue';
 import { useBridge } from '../bridge/index.js';
-import { coalesce, useConnection } from './connection.js';
+import { useEngineList } from './engine-list.js';
+
+/** Container events that change nothing the list shows (a terminal, `docker cp`, a resize). */
+const QUIET_ACTIONS = /^(exec_|attach$|resize$|top$|archive-path$|extract-to-dir$|export$|commit$)/;
 
 /** Every container, kept current from engine events (never polled). */
 export const useContainers = defineStore('containers', () => {
-  const items = ref<ContainerSummary[]>([]);
-  const loaded = ref(false);
-  const error = ref<string | undefined>();
-  let started = false;
-
-  async function load(): Promise<void> {
-    try {
-      items.value = await useBridge().invoke('containers:list', undefined);
-      error.value = undefined;
-    } catch (err) {
-      error.value = err instanceof Error ? err.message : String(err);
-    } finally {
-      loaded.value = true;
-    }
-  }
-
-  const reload = coalesce(load);
-
-  function start(): void {
-    if (started) return;
-    started = true;
-    const connection = useConnection();
-    connection.onEngineEvent((e) => {
-      if (e.type === 'container') reload();
-    });
-    connection.onConnected(() => reload());
-    if (connection.connected) void load();
-  }
+  const { items, loaded, error, load, start } = useEngineList(() => useBridge().invoke('containers:list', undefined), (e) => e.type === 'container' && !QUIET_ACTIONS.test(e.action));
 
   const byId = computed(() => new Map(items.value.map((c) => [c.id, c])));
   const counts = computed(() => {

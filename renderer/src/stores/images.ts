@@ -1,8 +1,6 @@
-import type { ImageSummary } from '@shared/bridge.js';
 import { defineStore } from 'pinia';
-import { ref } from 'vue';
 import { useBridge } from '../bridge/index.js';
-import { coalesce, useConnection } from './connection.js';
+import { useEngineList } from './engine-list.js';
 import { useOperations } from './operations.js';
 
 export interface BuildRequest {
@@ -18,34 +16,7 @@ export interface BuildRequest {
  * `usedBy`); pulls, pushes, loads and builds run as tracked operations (stores/operations.ts).
  */
 export const useImages = defineStore('images', () => {
-  const items = ref<ImageSummary[]>([]);
-  const loaded = ref(false);
-  const error = ref<string | undefined>();
-  let started = false;
-
-  async function load(): Promise<void> {
-    try {
-      items.value = await useBridge().invoke('images:list', undefined);
-      error.value = undefined;
-    } catch (err) {
-      error.value = err instanceof Error ? err.message : String(err);
-    } finally {
-      loaded.value = true;
-    }
-  }
-
-  const reload = coalesce(load);
-
-  function start(): void {
-    if (started) return;
-    started = true;
-    const connection = useConnection();
-    connection.onEngineEvent((e) => {
-      if (e.type === 'image' || (e.type === 'container' && (e.action === 'create' || e.action === 'destroy'))) reload();
-    });
-    connection.onConnected(() => reload());
-    if (connection.connected) void load();
-  }
+  const { items, loaded, error, load, start } = useEngineList(() => useBridge().invoke('images:list', undefined), (e) => e.type === 'image' || (e.type === 'container' && (e.action === 'create' || e.action === 'destroy')));
 
   function pull(reference: string) {
     return useOperations().track('pull', reference, (operation) => useBridge().invoke('images:pull', { reference, operation }));

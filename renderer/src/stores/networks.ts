@@ -1,8 +1,8 @@
 import type { InvokeArgs, JsonValue, NetworkSummary } from '@shared/bridge.js';
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed } from 'vue';
 import { useBridge } from '../bridge/index.js';
-import { coalesce, useConnection } from './connection.js';
+import { useEngineList } from './engine-list.js';
 
 /** Container events that change a network's members or their names (not exec_*, attach…). */
 const CONTAINER_CHANGES = new Set(['start', 'die', 'destroy', 'rename', 'restart']);
@@ -13,35 +13,7 @@ export { networkFormProblems } from '@shared/network-form.js';
 
 /** Every network with its members, kept current from network and container events. */
 export const useNetworks = defineStore('networks', () => {
-  const items = ref<NetworkSummary[]>([]);
-  const loaded = ref(false);
-  const error = ref<string | undefined>();
-  let started = false;
-
-  async function load(): Promise<void> {
-    try {
-      items.value = await useBridge().invoke('networks:list', undefined);
-      error.value = undefined;
-    } catch (err) {
-      error.value = err instanceof Error ? err.message : String(err);
-    } finally {
-      loaded.value = true;
-    }
-  }
-
-  const reload = coalesce(load);
-
-  function start(): void {
-    if (started) return;
-    started = true;
-    const connection = useConnection();
-    connection.onEngineEvent((e) => {
-      // A container that starts, stops or is removed joins or leaves its networks.
-      if (e.type === 'network' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action))) reload();
-    });
-    connection.onConnected(() => reload());
-    if (connection.connected) void load();
-  }
+  const { items, loaded, error, load, reload, start } = useEngineList(() => useBridge().invoke('networks:list', undefined), (e) => e.type === 'network' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action)));
 
   const byId = computed(() => new Map(items.value.map((n) => [n.id, n])));
 

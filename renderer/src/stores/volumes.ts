@@ -1,8 +1,8 @@
 import type { PruneResult, VolumeSummary } from '@shared/bridge.js';
 import { defineStore } from 'pinia';
-import { computed, ref } from 'vue';
+import { computed } from 'vue';
 import { useBridge } from '../bridge/index.js';
-import { coalesce, useConnection } from './connection.js';
+import { useEngineList } from './engine-list.js';
 
 /** Container events that change who uses a volume or a network (not exec_*, attach, resize…). */
 const CONTAINER_CHANGES = new Set(['create', 'start', 'die', 'destroy', 'rename', 'restart']);
@@ -25,34 +25,7 @@ export function volumeNameProblem(name: string, existing: readonly string[] = []
  * "used by", and what it writes changes its size).
  */
 export const useVolumes = defineStore('volumes', () => {
-  const items = ref<VolumeSummary[]>([]);
-  const loaded = ref(false);
-  const error = ref<string | undefined>();
-  let started = false;
-
-  async function load(): Promise<void> {
-    try {
-      items.value = await useBridge().invoke('volumes:list', undefined);
-      error.value = undefined;
-    } catch (err) {
-      error.value = err instanceof Error ? err.message : String(err);
-    } finally {
-      loaded.value = true;
-    }
-  }
-
-  const reload = coalesce(load);
-
-  function start(): void {
-    if (started) return;
-    started = true;
-    const connection = useConnection();
-    connection.onEngineEvent((e) => {
-      if (e.type === 'volume' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action))) reload();
-    });
-    connection.onConnected(() => reload());
-    if (connection.connected) void load();
-  }
+  const { items, loaded, error, load, reload, start } = useEngineList(() => useBridge().invoke('volumes:list', undefined), (e) => e.type === 'volume' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action)));
 
   const byName = computed(() => new Map(items.value.map((v) => [v.name, v])));
 
