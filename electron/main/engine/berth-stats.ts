@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import type { StatsSample } from '../../shared/bridge.js';
 import { dialStream } from './dial-stream.js';
+import { onJsonLines } from './json-lines.js';
 
 /** One line of `GET /berth/stats` (docs/berth-api.md): every running container at one tick. */
 export interface BerthStatsTick {
@@ -75,22 +76,8 @@ export class BerthStatsFeed {
       return;
     }
     this.#stream = stream;
-    let buffered = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line === '') continue;
-        let tick: BerthStatsTick;
-        try {
-          tick = JSON.parse(line) as BerthStatsTick;
-        } catch {
-          continue;
-        }
-        for (const listener of [...this.#listeners]) listener(tick);
-      }
+    onJsonLines(stream, (tick) => {
+      for (const listener of [...this.#listeners]) listener(tick as BerthStatsTick);
     });
     const ended = () => {
       if (this.#stream !== stream) return;

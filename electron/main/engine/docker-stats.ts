@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import type { StatsSample } from '../../shared/bridge.js';
 import { dialStream } from './dial-stream.js';
+import { onJsonLines } from './json-lines.js';
 
 export type SamplesListener = (time: string, samples: readonly StatsSample[]) => void;
 
@@ -104,19 +105,11 @@ export class DockerStatsStreams {
       return;
     }
     entry.stream = stream;
-    let buffered = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      buffered += chunk;
-      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-        const line = buffered.slice(0, nl).trim();
-        buffered = buffered.slice(nl + 1);
-        if (line === '') continue;
-        try {
-          entry.latest = toStatsSample(id, JSON.parse(line) as DockerStatsJson);
-        } catch {
-          // a torn line: the next one will do
-        }
+    onJsonLines(stream, (value) => {
+      try {
+        entry.latest = toStatsSample(id, value as DockerStatsJson);
+      } catch {
+        // a sample missing its parts: the next one will do
       }
     });
     stream.once('error', () => undefined);

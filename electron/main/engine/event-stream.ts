@@ -1,5 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { EngineEvent } from '../../shared/bridge.js';
+import { onJsonLines } from './json-lines.js';
 
 const EVENT_TYPES = new Set<EngineEvent['type']>(['container', 'image', 'volume', 'network', 'daemon', 'builder']);
 
@@ -40,21 +41,9 @@ export class EventStream {
           return;
         }
         this.#stream = stream;
-        let buffered = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (chunk: string) => {
-          buffered += chunk;
-          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line === '') continue;
-            try {
-              const event = toEngineEvent(JSON.parse(line) as RawEvent);
-              if (event !== undefined) handlers.onEvent(event);
-            } catch {
-              // a line that is not JSON is not an event
-            }
-          }
+        onJsonLines(stream, (raw) => {
+          const event = toEngineEvent(raw as RawEvent);
+          if (event !== undefined) handlers.onEvent(event);
         });
         const end = (reason: string) => {
           if (!this.#closed) {
