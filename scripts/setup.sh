@@ -24,9 +24,11 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # tmux drives the interactive (-it) tests through a real terminal; docker-registry, apache2-utils
 # (htpasswd -B) and openssl (token signing certificates) make the tests' real registries;
 # chromium (driven by playwright-core), xvfb and fonts-dejavu-core run the app's end-to-end tests
-# and benchmarks in a real browser, headless and once in a real window on a virtual display.
+# and benchmarks in a real browser, headless and once in a real window on a virtual display;
+# openssh-server is the real SSH server (on loopback, per test) behind the app's ssh:// connection;
+# curl lets `npm start` ask berthd's socket whether it answers.
 PACKAGES=(busybox-static iproute2 nftables iptables runc docker.io ca-certificates make gcc g++ python3 tmux procps
-  docker-registry apache2-utils openssl chromium xvfb fonts-dejavu-core)
+  docker-registry apache2-utils openssl chromium xvfb fonts-dejavu-core openssh-server curl)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
@@ -54,6 +56,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
     [ -d /run/systemd/system ]; then
     echo "setup: disabling the docker and containerd services (reference engine only)"
     systemctl disable --now docker.socket docker.service containerd.service 2>/dev/null || true
+  fi
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && command -v systemctl >/dev/null &&
+    [ -d /run/systemd/system ]; then
+    echo "setup: disabling the ssh service (the tests start their own sshd on loopback)"
+    systemctl disable --now ssh.service ssh.socket 2>/dev/null || true
   fi
 else
   say "Debian packages present"

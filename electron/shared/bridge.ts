@@ -56,6 +56,8 @@ export type ConnectionTarget =
       readonly port?: number;
       readonly username: string;
       readonly privateKeyPath?: string;
+      /** Where the host's key must be listed (OpenSSH format); default ~/.ssh/known_hosts. */
+      readonly knownHostsPath?: string;
     };
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';

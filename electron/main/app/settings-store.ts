@@ -90,6 +90,7 @@ export function parseConnectionTarget(value: unknown): ConnectionTarget {
         username,
         ...(port === undefined ? {} : { port }),
         ...(v['privateKeyPath'] === undefined ? {} : { privateKeyPath: path('privateKeyPath') }),
+        ...(v['knownHostsPath'] === undefined ? {} : { knownHostsPath: path('knownHostsPath') }),
       };
     }
     default:

@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import type { ConnectionStatus, ConnectionTarget, EngineEvent, EngineInfo } from '../../shared/bridge.js';
 import { EngineUnreachable } from '../transport/errors.js';
 import { EventStream } from './event-stream.js';
 import { readEngineInfo } from './engine-info.js';
+import { hostKeyCheck, type HostKeyCheck } from './known-hosts.js';
 
 export const DEFAULT_BERTH_SOCKET = '/run/berth/berth.sock';
 
@@ -12,6 +15,9 @@ export function backoffMs(attempt: number): number {
   return Math.min(15_000, 500 * 2 ** Math.min(attempt, 5));
 }
 
+/** Host key checks of SSH connections, for a refusal's message. */
+const hostChecks = new WeakMap<Dockerode, HostKeyCheck>();
+
 export async function dockerFor(target: ConnectionTarget): Promise<Dockerode> {
   switch (target.kind) {
     case 'local':
@@ -19,14 +25,18 @@ export async function dockerFor(target: ConnectionTarget): Promise<Dockerode> {
     case 'socket':
       return new Dockerode({ socketPath: target.socketPath });
     case 'ssh': {
+      const port = target.port ?? 22;
       const privateKey = target.privateKeyPath === undefined ? undefined : await readFile(target.privateKeyPath, 'utf8');
-      return new Dockerode({
+      const check = await hostKeyCheck(target.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts'), target.host, port, target.username);
+      const docker = new Dockerode({
         protocol: 'ssh',
         host: target.host,
-        port: target.port ?? 22,
+        port,
         username: target.username,
-        ...(privateKey === undefined ? {} : { sshOptions: { privateKey } }),
+        sshOptions: { hostVerifier: (key: Buffer) => check.verify(key), ...(privateKey === undefined ? {} : { privateKey }) },
       });
+      hostChecks.set(docker, check);
+      return docker;
     }
   }
 }
@@ -119,8 +129,9 @@ export class EngineConnection {
 
   async #attemptConnect(generation: number): Promise<ConnectionStatus> {
     this.#setStatus({ target: this.#target, state: 'connecting' });
+    let docker: Dockerode | undefined;
     try {
-      const docker = await dockerFor(this.#target);
+      docker = await dockerFor(this.#target);
       const info = await readEngineInfo(docker);
       if (generation !== this.#generation) return this.#status;
       this.#docker = docker;
@@ -135,7 +146,8 @@ export class EngineConnection {
       });
       this.#setStatus({ target: this.#target, state: 'connected', engine: info });
     } catch (err) {
-      if (generation === this.#generation) this.#scheduleRetry(generation, describeFailure(this.#target, err));
+      const refusal = docker === undefined ? undefined : hostChecks.get(docker)?.refusal;
+      if (generation === this.#generation) this.#scheduleRetry(generation, refusal ?? describeFailure(this.#target, err));
     }
     return this.#status;
   }
