@@ -200,14 +200,15 @@ describe('volumes and the file browser through the app', () => {
     expect(new TextDecoder().decode(passwd.bytes)).toContain('root:');
     const download = await get((await bridge.invoke('files:downloadUrl', { root, path: '/etc/passwd' })).url);
     expect(download.body.toString()).toBe(new TextDecoder().decode(passwd.bytes));
+    // Thunks, each awaited in turn: a list of started invokes would leave the later refusals unhandled meanwhile.
     for (const change of [
-      bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'x', bytes: new Uint8Array([1]) }, overwrite: false }),
-      bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'big', bytes: new Uint8Array(3 * 1024 * 1024) }, overwrite: false }),
-      bridge.invoke('files:mkdir', { root, path: '/tmp/new' }),
-      bridge.invoke('files:delete', { root, path: '/etc/passwd' }),
-      bridge.invoke('files:rename', { root, from: '/etc/passwd', to: '/etc/passwd2' }),
+      () => bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'x', bytes: new Uint8Array([1]) }, overwrite: false }),
+      () => bridge.invoke('files:upload', { root, directory: '/tmp', file: { name: 'big', bytes: new Uint8Array(3 * 1024 * 1024) }, overwrite: false }),
+      () => bridge.invoke('files:mkdir', { root, path: '/tmp/new' }),
+      () => bridge.invoke('files:delete', { root, path: '/etc/passwd' }),
+      () => bridge.invoke('files:rename', { root, from: '/etc/passwd', to: '/etc/passwd2' }),
     ]) {
-      const err = await refusal(change);
+      const err = await refusal(change());
       expect(err.status).toBe(403);
       expect(err.message).toMatch(/docker cp|read-only|container/i);
     }
