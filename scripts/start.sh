@@ -104,7 +104,10 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -n "$electron_bin" ]; then
   # session through sudo to keep the OS-level sandbox too (then the app runs as that user).
   electron_args=(electron/dist/main/electron/main.js --socket "$socket")
   if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
-    echo "npm start: opening the Berth window (Electron, as $SUDO_USER); Ctrl-C quits"
+    # The API socket is 0600: hand it to the desktop user who runs the window, so it stays
+    # reachable only by its owner (and root) rather than opening it to a group.
+    chown "$SUDO_USER" "$socket"
+    echo "npm start: opening the Berth window (Electron, as $SUDO_USER, who now owns $socket); Ctrl-C quits"
     runuser -u "$SUDO_USER" -- "$electron_bin" "${electron_args[@]}" &
   else
     echo "npm start: opening the Berth window (Electron, as root: --no-sandbox); Ctrl-C quits"
