@@ -1,3 +1,4 @@
+import type Dockerode from 'dockerode';
 import type { VolumeSummary } from '../../shared/bridge.js';
 import { AppError, InvalidArgument } from '../transport/errors.js';
 import { bool, record, stringMap, text } from '../transport/validate.js';
@@ -20,16 +21,30 @@ function statusOf(err: unknown): number | undefined {
   return err !== null && typeof err === 'object' ? (err as { statusCode?: number }).statusCode : undefined;
 }
 
+/**
+ * Volume sizes only: `GET /system/df?type=volume` (API 1.42+), so a list does not also walk
+ * every container's writable layer (dockerode's df() sends no query). An engine older than
+ * 1.42 ignores the type and answers everything, which still carries the volumes.
+ */
+function volumeUsage(docker: Dockerode): Promise<{ Volumes?: DfVolume[] | null }> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      { path: '/system/df?', method: 'GET', options: { type: 'volume' }, statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' } },
+      (err, data) => (err !== null ? reject(err) : resolve(data as { Volumes?: DfVolume[] | null })),
+    );
+  });
+}
+
 /** volumes:list, volumes:create, volumes:remove. */
 export function registerVolumes(ctx: ServiceContext): void {
   const { registry, engine } = ctx;
 
-  /** Every volume with its size (one df call) and the containers that mount it. */
+  /** Every volume with its size (one df of volumes) and the containers that mount it. */
   async function listVolumes(): Promise<VolumeSummary[]> {
     const docker = engine.docker;
     const [volumes, df, containers] = await Promise.all([
       docker.listVolumes(),
-      docker.df() as Promise<{ Volumes?: DfVolume[] | null }>,
+      volumeUsage(docker),
       docker.listContainers({ all: true }),
     ]);
     const sizes = volumeSizes(df.Volumes);
@@ -44,9 +59,9 @@ export function registerVolumes(ctx: ServiceContext): void {
     const name = parseVolumeName(a['name']);
     const labels = stringMap(a['labels'], 'labels');
     const created = await engine.docker.createVolume({ ...(name === undefined ? {} : { Name: name }), Driver: 'local', Labels: labels });
-    const listed = (await listVolumes()).find((v) => v.name === created.name);
-    if (listed === undefined) throw new AppError('internal', `volume ${created.name} was created but is not in the list`);
-    return listed;
+    // New: empty, and no container mounts it yet; one inspect, not a list and df of every volume.
+    const info = await created.inspect();
+    return toVolumeSummary(info, new Map([[info.Name, 0]]), new Map());
   });
 
   registry.handle('volumes:remove', async (args) => {
