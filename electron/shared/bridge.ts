@@ -556,8 +556,8 @@ const EVENT_CHANNEL_MAP = {
   'settings:changed': true,
 } as const satisfies Record<EventChannel, true>;
 
+/** Every invoke channel, for the check that each has a handler. */
 export const INVOKE_CHANNELS = Object.keys(INVOKE_CHANNEL_MAP) as InvokeChannel[];
-export const EVENT_CHANNELS = Object.keys(EVENT_CHANNEL_MAP) as EventChannel[];
 
 export function isInvokeChannel(name: unknown): name is InvokeChannel {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(INVOKE_CHANNEL_MAP, name);

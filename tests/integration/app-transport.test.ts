@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { INVOKE_CHANNELS } from '../../electron/shared/bridge.js';
 import { connectBridge } from '../support/bridge-client.js';
 import { useApp } from '../support/app.js';
 import { TEST_IMAGE } from '../support/fixtures.js';
@@ -56,6 +57,10 @@ describe('the app local server and its engine connection', () => {
     expect((await get(`${server.origin}/%2e%2e/%2e%2e/package.json`)).status).toBe(404);
     expect((await get(`${server.origin}/download/abc`)).status).toBe(403);
     expect((await get(`${server.origin}/download/abc?token=${server.token}`)).status).toBe(404);
+  });
+
+  it('has exactly one handler for every channel the contract declares', () => {
+    expect([...app().app.registry.registered()].sort()).toEqual([...INVOKE_CHANNELS].sort());
   });
 
   it('answers unknown channels and bad arguments with errors, not crashes', async () => {
