@@ -1,6 +1,6 @@
 import { flushPromises, mount } from '@vue/test-utils';
 import { createPinia, setActivePinia } from 'pinia';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ContainerSummary, DiskUsage } from '../../electron/shared/bridge.js';
 import { setBridge } from '../../renderer/src/bridge/index.js';
 import { useConnection } from '../../renderer/src/stores/connection.js';
@@ -69,6 +69,28 @@ describe('DashboardView', () => {
     for (const name of ['Prune containers', 'Prune images', 'Prune volumes', 'Prune build cache']) expect(w.findAll('button').some((b) => b.text() === name)).toBe(true);
     w.unmount();
     expect(fake.callsTo('subscription:close')).toHaveLength(1);
+  });
+
+  it('refreshes disk usage on engine events only while it is on screen, and not for exec events', async () => {
+    vi.useFakeTimers();
+    try {
+      const w = await mountDashboard();
+      const dfCalls = () => fake.callsTo('system:df').length;
+      const before = dfCalls();
+      const event = (action: string) => fake.emit('engine:event', { type: 'container', action, id: 'a', time: Date.now(), attributes: {} });
+      event('exec_start');
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(dfCalls()).toBe(before);
+      event('die');
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(dfCalls()).toBe(before + 1);
+      w.unmount();
+      event('start');
+      await vi.advanceTimersByTimeAsync(1500);
+      expect(dfCalls()).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('prunes only after the confirmation, then shows the new numbers and what was reclaimed', async () => {

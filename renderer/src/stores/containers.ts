@@ -5,7 +5,7 @@ import { useBridge } from '../bridge/index.js';
 import { useEngineList } from './engine-list.js';
 
 /** Container events that change nothing the list shows (a terminal, `docker cp`, a resize). */
-const QUIET_ACTIONS = /^(exec_|attach$|resize$|top$|archive-path$|extract-to-dir$|export$|commit$)/;
+export const QUIET_ACTIONS = /^(exec_|attach$|resize$|top$|archive-path$|extract-to-dir$|export$|commit$)/;
 
 /** Every container, kept current from engine events (never polled). */
 export const useContainers = defineStore('containers', () => {

@@ -3,16 +3,19 @@ import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { useBridge } from '../bridge/index.js';
 import { coalesce, useConnection } from './connection.js';
+import { QUIET_ACTIONS } from './containers.js';
 
 /**
  * The engine's info (versions, host, counts) and disk usage for the dashboard, refreshed on
- * engine events (never polled); prune runs here and refreshes both.
+ * engine events (never polled) while a view follows them — disk usage walks the engine's
+ * storage, so nothing asks for it when no one is looking; prune runs here and refreshes both.
  */
 export const useSystem = defineStore('system', () => {
   const info = ref<EngineInfo | undefined>();
   const df = ref<DiskUsage | undefined>();
   const error = ref<string | undefined>();
-  let started = false;
+  let followers = 0;
+  let listening = false;
 
   async function loadInfo(): Promise<void> {
     try {
@@ -35,23 +38,34 @@ export const useSystem = defineStore('system', () => {
   // Disk usage walks the engine's storage: at most once a second while events stream in.
   const reloadDf = coalesce(loadDf, 1000);
 
-  function start(): void {
-    if (started) return;
-    started = true;
+  /** Keeps info and disk usage current until the answered function is called (a view's unmount). */
+  function follow(): () => void {
     const connection = useConnection();
-    if (connection.engine !== undefined) info.value = connection.engine;
-    connection.onEngineEvent((e) => {
-      if (e.type === 'container' || e.type === 'image') reloadInfo();
-      if (e.type !== 'daemon') reloadDf();
-    });
-    connection.onConnected(() => {
-      reloadInfo();
-      reloadDf();
-    });
+    if (!listening) {
+      listening = true;
+      connection.onEngineEvent((e) => {
+        if (followers === 0 || e.type === 'daemon' || (e.type === 'container' && QUIET_ACTIONS.test(e.action))) return;
+        if (e.type === 'container' || e.type === 'image') reloadInfo();
+        reloadDf();
+      });
+      connection.onConnected(() => {
+        if (followers === 0) return;
+        reloadInfo();
+        reloadDf();
+      });
+    }
+    followers++;
+    if (connection.engine !== undefined) info.value ??= connection.engine;
+    // Events were not followed while no one looked: start from fresh figures.
     if (connection.connected) {
       void loadInfo();
       void loadDf();
     }
+    let followed = true;
+    return () => {
+      if (followed) followers--;
+      followed = false;
+    };
   }
 
   async function prune(targets: readonly PruneTarget[], allImages = false): Promise<PruneResult> {
@@ -60,5 +74,5 @@ export const useSystem = defineStore('system', () => {
     return result;
   }
 
-  return { info, df, error, start, loadInfo, loadDf, prune };
+  return { info, df, error, follow, loadInfo, loadDf, prune };
 });
