@@ -11,8 +11,14 @@ export interface EngineList<T> {
   load(): Promise<void>;
   /** Loads soon, once for a burst of calls. */
   reload(): void;
-  /** Starts following the engine (idempotent): reloads on the events `changes` picks and on reconnects. */
+  /** Follows the engine for good (idempotent): reloads on the events `changes` picks and on reconnects. */
   start(): void;
+  /**
+   * Follows the engine until the answered function is called (a view's unmount): for lists
+   * that cost the engine work to make. Events while no one follows only mark the list stale;
+   * the next follow loads it.
+   */
+  follow(): () => void;
 }
 
 /**
@@ -23,7 +29,9 @@ export function useEngineList<T>(fetch: () => Promise<T[]>, changes: (event: Eng
   const items = ref([]) as Ref<T[]>;
   const loaded = ref(false);
   const error = ref<string | undefined>();
-  let started = false;
+  let listening = false;
+  let followers = 0;
+  let stale = true;
 
   async function load(): Promise<void> {
     try {
@@ -38,16 +46,40 @@ export function useEngineList<T>(fetch: () => Promise<T[]>, changes: (event: Eng
 
   const reload = coalesce(load);
 
-  function start(): void {
-    if (started) return;
-    started = true;
+  function listen(): void {
+    if (listening) return;
+    listening = true;
     const connection = useConnection();
+    const changed = () => {
+      if (followers > 0) reload();
+      else stale = true;
+    };
     connection.onEngineEvent((e) => {
-      if (changes(e)) reload();
+      if (changes(e)) changed();
     });
-    connection.onConnected(() => reload());
-    if (connection.connected) void load();
+    connection.onConnected(changed);
   }
 
-  return { items, loaded, error, load, reload, start };
+  function follow(): () => void {
+    listen();
+    followers++;
+    if (stale && useConnection().connected) {
+      stale = false;
+      void load();
+    }
+    let following = true;
+    return () => {
+      if (following) followers--;
+      following = false;
+    };
+  }
+
+  let permanent = false;
+  function start(): void {
+    if (permanent) return;
+    permanent = true;
+    follow();
+  }
+
+  return { items, loaded, error, load, reload, start, follow };
 }

@@ -25,7 +25,8 @@ export function volumeNameProblem(name: string, existing: readonly string[] = []
  * "used by", and what it writes changes its size).
  */
 export const useVolumes = defineStore('volumes', () => {
-  const { items, loaded, error, load, reload, start } = useEngineList(() => useBridge().invoke('volumes:list', undefined), (e) => e.type === 'volume' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action)));
+  // Followed by the views that show it (follow), not for good: each list sizes every volume.
+  const { items, loaded, error, load, reload, follow } = useEngineList(() => useBridge().invoke('volumes:list', undefined), (e) => e.type === 'volume' || (e.type === 'container' && CONTAINER_CHANGES.has(e.action)));
 
   const byName = computed(() => new Map(items.value.map((v) => [v.name, v])));
 
@@ -47,5 +48,5 @@ export const useVolumes = defineStore('volumes', () => {
     return result;
   }
 
-  return { items, loaded, error, byName, start, load, create, remove, pruneUnused };
+  return { items, loaded, error, byName, follow, load, create, remove, pruneUnused };
 });
